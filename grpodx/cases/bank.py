@@ -1,0 +1,122 @@
+"""The built-in bank: disease templates shipped as package data, one JSONL file a body system."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from grpodx.cases.errors import CaseError
+from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, DiseaseTemplate, TemplateFact
+
+MIN_FACTS = 8
+
+
+def _strings(value: Any, where: str, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CaseError(where, name, "must be a list of non-empty strings")
+    if not value and not allow_empty:
+        raise CaseError(where, name, "must not be empty")
+    return tuple(v.strip() for v in value)
+
+
+def _fact(raw: Any, where: str, index: int) -> TemplateFact:
+    name = f"facts[{index}]"
+    if not isinstance(raw, dict):
+        raise CaseError(where, name, "must be an object")
+    unknown = set(raw) - {"kind", "text", "ask", "core"}
+    if unknown:
+        raise CaseError(where, f"{name}.{sorted(unknown)[0]}", "unknown field")
+    if raw.get("kind") not in FACT_KINDS:
+        raise CaseError(where, f"{name}.kind", f"must be one of {', '.join(FACT_KINDS)}")
+    if not isinstance(raw.get("core", False), bool):
+        raise CaseError(where, f"{name}.core", "must be true or false")
+    return TemplateFact(
+        kind=raw["kind"],
+        text=_strings(raw.get("text"), where, f"{name}.text"),
+        ask=tuple(a.lower() for a in _strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)),
+        core=raw.get("core", False),
+    )
+
+
+def parse_template(raw: Any, where: str) -> DiseaseTemplate:
+    """Validate one bank record; `where` is 'file:line' for error messages."""
+    if not isinstance(raw, dict):
+        raise CaseError(where, "<record>", "must be a JSON object")
+    fields = {"diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts"}
+    unknown = set(raw) - fields
+    if unknown:
+        raise CaseError(where, sorted(unknown)[0], "unknown field")
+    diagnosis = _strings(raw.get("diagnosis"), where, "diagnosis")
+    if len(diagnosis) != 1:
+        raise CaseError(where, "diagnosis", "must be one string")
+    icd10 = raw.get("icd10")
+    if not isinstance(icd10, str) or not icd10[:1].isalpha() or not icd10[1:3].isdigit():
+        raise CaseError(where, "icd10", f"must be an ICD-10 code such as 'I21.9', got {icd10!r}")
+    if raw.get("body_system") not in BODY_SYSTEMS:
+        raise CaseError(where, "body_system", f"must be one of {', '.join(BODY_SYSTEMS)}")
+    age = raw.get("age")
+    if not (isinstance(age, list) and len(age) == 2 and all(isinstance(a, int) for a in age) and 0 <= age[0] <= age[1] <= 110):
+        raise CaseError(where, "age", "must be [low, high] with 0 <= low <= high <= 110")
+    if raw.get("sex") not in ("female", "male", "any"):
+        raise CaseError(where, "sex", "must be 'female', 'male' or 'any'")
+    facts = raw.get("facts")
+    if not isinstance(facts, list) or len(facts) < MIN_FACTS:
+        raise CaseError(where, "facts", f"must be a list of at least {MIN_FACTS} facts")
+    return DiseaseTemplate(
+        diagnosis=diagnosis[0],
+        aliases=_strings(raw.get("aliases", []), where, "aliases", allow_empty=True),
+        icd10=icd10.strip().upper(),
+        body_system=raw["body_system"],
+        age=(age[0], age[1]),
+        sex=raw["sex"],
+        chief_complaint=_strings(raw.get("chief_complaint"), where, "chief_complaint"),
+        facts=tuple(_fact(f, where, i) for i, f in enumerate(facts)),
+    )
+
+
+def load_templates(path: str | Path) -> list[DiseaseTemplate]:
+    """Read one bank file; any bad line is an error naming file, line and field."""
+    path = Path(path)
+    templates = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise CaseError(where, "<json>", f"invalid JSON ({error.msg} at column {error.colno})") from None
+        templates.append(parse_template(raw, where))
+    return templates
+
+
+@lru_cache(maxsize=1)
+def builtin_templates() -> tuple[DiseaseTemplate, ...]:
+    """Every template in the built-in bank, validated, sorted by file name then line."""
+    folder = resources.files("grpodx.cases") / "bank"
+    templates: list[DiseaseTemplate] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".jsonl"):
+            with resources.as_file(entry) as path:
+                templates.extend(load_templates(path))
+    seen: dict[str, str] = {}
+    for template in templates:
+        key = template.diagnosis.lower()
+        if key in seen:
+            raise CaseError(f"bank/{template.body_system}", "diagnosis", f"duplicate diagnosis {template.diagnosis!r}")
+        seen[key] = template.body_system
+    return tuple(templates)
+
+
+if __name__ == "__main__":  # python -m grpodx.cases.bank: validate the bank and print counts
+    from collections import Counter
+
+    bank = builtin_templates()
+    print(f"{len(bank)} diagnoses")
+    for system, count in sorted(Counter(t.body_system for t in bank).items()):
+        print(f"  {system:24s} {count}")
