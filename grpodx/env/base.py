@@ -1,0 +1,75 @@
+"""The two hooks the rollout needs from the environment: what the patient says, and the score.
+
+Both are async and take one episode at a time; the rollout runs every active episode's call
+concurrently. A call that finally fails raises `EnvError`: the rollout marks that episode
+`env_error` (excluded from the loss, counted) instead of turning an outage into a reward.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from grpodx.cases.schema import Case
+
+Message = dict[str, str]
+"""A chat message: {"role": "doctor" | "patient", "content": ...}, visible text only."""
+
+
+class EnvError(RuntimeError):
+    """The patient or judge could not answer (after its retries)."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's grade of one final diagnosis."""
+
+    credit: float
+    """0..1, partial credit for partly right answers."""
+    correct: bool
+    """The final diagnosis is the truth or one of its aliases."""
+    rank: int | None = None
+    """1 when the final diagnosis is right, k when the truth is the (k-1)-th differential item,
+    None when the truth appears nowhere: accuracy@k counts rank <= k."""
+    rationale: str = ""
+    process: float | None = None
+    """Optional process score (question quality, reasoning) in 0..1."""
+
+
+@dataclass
+class EnvStats:
+    """Counters an environment component accumulates; the module logs and resets them each step."""
+
+    calls: int = 0
+    failures: int = 0
+    retries: int = 0
+    leaks: int = 0
+    fallbacks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Patient(ABC):
+    """Holds the hidden case and answers the doctor's visible questions."""
+
+    stats: EnvStats
+
+    @abstractmethod
+    async def opening(self, case: Case, seed: int) -> str:
+        """The patient's first words: demographics and chief complaint."""
+
+    @abstractmethod
+    async def reply(self, case: Case, dialogue: list[Message], seed: int) -> str:
+        """Answer the doctor's last message; `dialogue` is what the patient saw, reasoning removed."""
+
+
+class Judge(ABC):
+    """Grades the doctor's extracted final diagnosis against the case's truth."""
+
+    stats: EnvStats
+
+    @abstractmethod
+    async def score(self, case: Case, diagnosis: str, differential: list[str], dialogue: list[Message] | None = None) -> Verdict:
+        """`dialogue` is only for an optional process score; the grade itself never reads it."""
