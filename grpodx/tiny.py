@@ -1,19 +1,23 @@
-"""A tiny, randomly initialised Phi-3-architecture doctor, built offline on first use.
+"""A tiny Phi-3-architecture doctor, built offline on first use.
 
 It has a real byte-level BPE tokenizer (trained here on the prompts and the built-in bank) and a
 prefix-preserving chat template in Phi-3's format, so every code path that a real model takes is
-exercised in seconds on a CPU. It knows nothing about medicine: it is for tests and smoke runs.
+exercised in seconds on a CPU. From random weights it is warmed up for a few seconds on
+synthetic conversations in the doctor's protocol (a question, or `DIAGNOSIS:` with a random
+guess), so that its rollouts end, differ in reward and give GRPO something to learn from. It
+knows no medicine: it is for tests and smoke runs.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
 
 TINY_MODEL = "grpodx/tiny-phi3"
-_VERSION = "v1"
+_VERSION = "v2"
 _SPECIALS = ["<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -70,6 +74,7 @@ def build_tiny_model(folder: Path, vocab_size: int = 2048, seed: int = 0) -> Non
         tie_word_embeddings=False,
     )
     model = Phi3ForCausalLM(config)
+    warm_up(model, tokenizer, seed)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
     try:
@@ -79,6 +84,68 @@ def build_tiny_model(folder: Path, vocab_size: int = 2048, seed: int = 0) -> Non
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+_QUESTIONS = [
+    "Do you have a fever?", "Where exactly is the pain?", "Does it spread anywhere?", "How long has this been going on?",
+    "Any other medical problems?", "What medications do you take?", "Do you smoke?", "Any family history of illness?",
+    "May I examine you?", "Can we do some blood tests?", "Any nausea or vomiting?", "Any cough or shortness of breath?",
+]
+
+
+def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]:
+    """Conversations in the doctor's protocol: up to two questions answered by case facts, then a
+    diagnosis that is right half of the time."""
+    from grpodx.cases.bank import builtin_templates
+    from grpodx.dialogue import system_prompt
+
+    rng = random.Random(seed)
+    templates = builtin_templates()
+    conversations = []
+    for _ in range(count):
+        template = rng.choice(templates)
+        messages = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
+        for _ in range(rng.randint(0, 2)):
+            fact = rng.choice(template.facts)
+            messages += [
+                {"role": "assistant", "content": f"<reason>ask about {fact.kind}</reason>{rng.choice(_QUESTIONS)}"},
+                {"role": "user", "content": rng.choice(fact.text)},
+            ]
+        guesses = [t.diagnosis for t in rng.sample(templates, 3)]
+        answer = template.diagnosis if rng.random() < 0.5 else guesses[0]
+        messages.append({"role": "assistant", "content": f"<reason>likely {answer}</reason>DIAGNOSIS: {answer}\nDIFFERENTIAL: {guesses[1]}; {guesses[2]}"})
+        conversations.append(messages)
+    return conversations
+
+
+def warm_up(model, tokenizer, seed: int, steps: int = 150, batch_size: int = 16) -> None:
+    """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
+    import torch
+
+    from grpodx.dialogue import ChatTokens
+
+    chat = ChatTokens(tokenizer, [tokenizer.eos_token_id])
+    rows = []
+    for messages in synthetic_conversations(steps * batch_size // 4, seed):
+        ids, labels = [], []
+        for i, message in enumerate(messages):
+            piece = chat.encode(chat.render(messages[: i + 1], add_generation_prompt=False))[len(ids) :]
+            ids += piece
+            labels += piece if message["role"] == "assistant" else [-100] * len(piece)
+        rows.append((ids, labels))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    generator = random.Random(seed)
+    model.train()
+    for _ in range(steps):
+        batch = generator.sample(rows, batch_size)
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
+        labels = torch.tensor([l + [-100] * (width - len(l)) for _, l in batch])
+        loss = model(input_ids=ids, attention_mask=(labels != -100) | (ids != tokenizer.pad_token_id), labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
 
 
 def resolve_model_path(name: str, cache_dir: str) -> str:
