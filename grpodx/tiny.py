@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import zlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -118,7 +119,7 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
     return conversations
 
 
-def warm_up(model, tokenizer, seed: int, steps: int = 150, batch_size: int = 16) -> None:
+def warm_up(model, tokenizer, seed: int, steps: int = 120, batch_size: int = 8) -> None:
     """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
     import torch
 
@@ -152,7 +153,9 @@ def resolve_model_path(name: str, cache_dir: str) -> str:
     """`grpodx/tiny-phi3` -> its local folder (built on first use); anything else unchanged."""
     if name != TINY_MODEL:
         return name
-    folder = Path(cache_dir).expanduser() / f"tiny-phi3-{_VERSION}"
+    # the tokenizer and warm-up depend on the bank: a changed bank gets a new folder
+    digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
+    folder = Path(cache_dir).expanduser() / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
         try:
             build_tiny_model(folder)
