@@ -9,19 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from grpodx.cases.errors import CaseError
+from grpodx.cases.fields import strings
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, DiseaseTemplate, TemplateFact
 
 MIN_FACTS = 8
-
-
-def _strings(value: Any, where: str, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise CaseError(where, name, "must be a list of non-empty strings")
-    if not value and not allow_empty:
-        raise CaseError(where, name, "must not be empty")
-    return tuple(v.strip() for v in value)
 
 
 def _fact(raw: Any, where: str, index: int) -> TemplateFact:
@@ -37,8 +28,8 @@ def _fact(raw: Any, where: str, index: int) -> TemplateFact:
         raise CaseError(where, f"{name}.core", "must be true or false")
     return TemplateFact(
         kind=raw["kind"],
-        text=_strings(raw.get("text"), where, f"{name}.text"),
-        ask=tuple(a.lower() for a in _strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)),
+        text=strings(raw.get("text"), where, f"{name}.text"),
+        ask=tuple(a.lower() for a in strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)),
         core=raw.get("core", False),
     )
 
@@ -51,7 +42,7 @@ def parse_template(raw: Any, where: str) -> DiseaseTemplate:
     unknown = set(raw) - fields
     if unknown:
         raise CaseError(where, sorted(unknown)[0], "unknown field")
-    diagnosis = _strings(raw.get("diagnosis"), where, "diagnosis")
+    diagnosis = strings(raw.get("diagnosis"), where, "diagnosis")
     if len(diagnosis) != 1:
         raise CaseError(where, "diagnosis", "must be one string")
     icd10 = raw.get("icd10")
@@ -69,12 +60,12 @@ def parse_template(raw: Any, where: str) -> DiseaseTemplate:
         raise CaseError(where, "facts", f"must be a list of at least {MIN_FACTS} facts")
     return DiseaseTemplate(
         diagnosis=diagnosis[0],
-        aliases=_strings(raw.get("aliases", []), where, "aliases", allow_empty=True),
+        aliases=strings(raw.get("aliases", []), where, "aliases", allow_empty=True),
         icd10=icd10.strip().upper(),
         body_system=raw["body_system"],
         age=(age[0], age[1]),
         sex=raw["sex"],
-        chief_complaint=_strings(raw.get("chief_complaint"), where, "chief_complaint"),
+        chief_complaint=strings(raw.get("chief_complaint"), where, "chief_complaint"),
         facts=tuple(_fact(f, where, i) for i, f in enumerate(facts)),
     )
 

@@ -1,0 +1,1 @@
+"""Importers for the clinical case formats the field already uses; each returns (cases, ImportReport)."""

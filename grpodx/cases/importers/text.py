@@ -1,0 +1,86 @@
+"""Small text heuristics the importers share: ask cues, fact kinds, sentences, demographics.
+
+The scripted patient matches a doctor's question to facts by their `ask` cues and text, so
+imported facts get cues too: their content words, cut to 5-letter stems ("swelling" -> "swell")
+so that a question's inflections still match, as the bank's hand-written cues do ("radiat").
+"""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be been before being
+    below both but by can could did do does doing down during each few for from further had has
+    have having he her here hers him his how i if in into is it its itself just me more most my no
+    nor not now of off on once only or other our out over own same she should so some such than
+    that the their them then there these they this those through to too under until up very was
+    we were what when where which while who whom why will with would you your yours patient
+    patients man woman boy girl male female he's she's reports reported reportedly presents
+    presented noted notes denies denied history also well yes none year years old""".split()
+)
+
+NEGATION = re.compile(r"\b(no|not|denies|denied|denying|without|absent|negative for|never|none)\b", re.I)
+
+# Checked in order: the first matching kind wins. Tests and exams first, because a sentence like
+# "biopsy showed no fungal elements" is a test result even though it contains a negation.
+KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("test", re.compile(r"\b(biops|culture|koh|histolog|patholog|serolog|laborator|labs?\b|blood tests?|pcr|x-ray|radiograph|mri|ct scan|ultrasound|dermoscop|scraping|smear|titer|titre|level|count|stain)", re.I)),
+    ("exam", re.compile(r"\b(examination|on exam|palpat|auscultat|inspection|vital signs|temperature of|blood pressure|pulse|lymph nodes?|identified|observed|were present|is present|are present|reveal)", re.I)),
+    ("family", re.compile(r"\b(family|mother|father|sister|brother|sibling|parent|grandm|grandf|aunt|uncle)", re.I)),
+    ("medication", re.compile(r"\b(medication|takes|taking|prescri|treated with|uses? (a |an )?(cream|ointment|drug)|tablets?|pills?)\b", re.I)),
+    ("social", re.compile(r"\b(smok|tobacco|alcohol|drinks|drug use|occupation|works? as|student|travel|sexual|partner|lives|married|diet|exercise|year-old|years old)", re.I)),
+    ("history", re.compile(r"\b(history of|past medical|diagnosed with|previous|previously|prior|surgery|chronic)", re.I)),
+)
+
+
+def stem(word: str) -> str:
+    return word[:5]
+
+
+def keywords(text: str, limit: int = 6) -> tuple[str, ...]:
+    """Distinct content-word stems of `text`, in order, at most `limit`."""
+    cues: list[str] = []
+    for word in re.findall(r"[a-z][a-z0-9]+", text.lower().replace("'s ", " ")):
+        if len(word) < 3 or word in STOPWORDS:
+            continue
+        cue = stem(word)
+        if cue not in cues:
+            cues.append(cue)
+    return tuple(cues[:limit])
+
+
+def classify(text: str, default: str = "symptom") -> str:
+    """A fact kind for a free-text finding; negated reported findings are `negative`."""
+    for kind, pattern in KIND_PATTERNS:
+        if pattern.search(text):
+            return kind
+    return "negative" if NEGATION.search(text) and default in ("symptom", "history") else default
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences, each ending in a full stop."""
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9])", text.strip())
+    return [p if p[-1] in ".!?" else p + "." for p in (p.strip() for p in parts) if p]
+
+
+def humanise(key: str) -> str:
+    """'Blood_Pressure' -> 'blood pressure'."""
+    return re.sub(r"[_\s]+", " ", key).strip().lower()
+
+
+def parse_age(text: str) -> int | None:
+    """'22 years', '30-year-old', '15 months' (-> 1), '3 days' (-> 0); None when no age is given."""
+    match = re.search(r"(\d+)\s*[- ]?\s*(year|yr|month|week|day)", text, re.I)
+    if not match:
+        return None
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return number if unit in ("year", "yr") else number // 12 if unit == "month" else 0
+
+
+def parse_sex(text: str) -> str | None:
+    if re.search(r"\b(female|woman|girl|lady|she)\b", text, re.I):
+        return "female"
+    if re.search(r"\b(male|man|boy|gentleman|he)\b", text, re.I):
+        return "male"
+    return None

@@ -1,0 +1,51 @@
+"""Deterministic train/val/test splits, by case or by whole diagnosis."""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from grpodx.cases.schema import Case
+
+SplitBy = Literal["case", "diagnosis"]
+
+
+def _count(fraction: float, units: int) -> int:
+    # A positive fraction of a small source still holds out at least one unit.
+    return max(1, round(fraction * units)) if fraction > 0 else 0
+
+
+def split_cases(
+    cases: list[Case], split_by: SplitBy, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[list[Case], list[Case], list[Case]]:
+    """(train, val, test), each sorted by id; the same cases and seed always give the same split.
+
+    `split_by="diagnosis"` holds out whole diagnoses (compared case-insensitively), so val and
+    test measure diagnoses the doctor never trained on; `"case"` lets variants of one disease
+    fall on both sides.
+    """
+    if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(f"val_fraction ({val_fraction}) and test_fraction ({test_fraction}) must be >= 0 and sum below 1")
+    key = (lambda c: c.diagnosis.lower()) if split_by == "diagnosis" else (lambda c: c.id)
+    if split_by not in ("case", "diagnosis"):
+        raise ValueError(f"split_by must be 'case' or 'diagnosis', got {split_by!r}")
+    units = sorted({key(c) for c in cases})  # sorted first: the split ignores source order
+    random.Random(seed).shuffle(units)
+    n_test, n_val = _count(test_fraction, len(units)), _count(val_fraction, len(units))
+    if n_test + n_val >= len(units):
+        raise ValueError(f"{len(units)} {'diagnoses' if split_by == 'diagnosis' else 'cases'} are too few to hold out {n_val} for val and {n_test} for test")
+    test_units, val_units = set(units[:n_test]), set(units[n_test : n_test + n_val])
+    train, val, test = [], [], []
+    for case in sorted(cases, key=lambda c: c.id):
+        unit = key(case)
+        (test if unit in test_units else val if unit in val_units else train).append(case)
+    return train, val, test
+
+
+def subsample(cases: list[Case], limit: int | None, seed: int) -> list[Case]:
+    """A seeded random `limit` of the cases (all when limit is None), kept in id order."""
+    if limit is None or limit >= len(cases):
+        return cases
+    if limit < 1:
+        raise ValueError(f"a case limit must be at least 1, got {limit}")
+    return sorted(random.Random(seed).sample(cases, limit), key=lambda c: c.id)

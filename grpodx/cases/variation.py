@@ -1,0 +1,52 @@
+"""Procedural variation: one disease template and a seed give one concrete, varied `Case`.
+
+Varied: age within the template's range, sex (when the template says "any"), the chief-complaint
+phrasing, which secondary facts appear (at least half of them), the order of all facts, and the
+wording of each. Core facts appear in every case. The same template and seed always give the
+same case: the generator is a private `random.Random`, seeded by the diagnosis and the seed, so
+neither global random state nor the order templates are visited in changes anything.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+from grpodx.cases.schema import SEXES, Case, DiseaseTemplate, Fact
+
+
+def slug(text: str) -> str:
+    """'Crohn's disease (ileal)' -> 'crohn-s-disease-ileal'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def case_id(template: DiseaseTemplate, seed: int) -> str:
+    return f"builtin/{slug(template.diagnosis)}/{seed}"
+
+
+def instantiate(template: DiseaseTemplate, seed: int) -> Case:
+    """One case of `template`; deterministic in (template.diagnosis, seed)."""
+    # A string seed is hashed with SHA-512 by `random`, so it is stable across processes.
+    rng = random.Random(f"{template.diagnosis}\x00{seed}")
+    age = rng.randint(*template.age)
+    sex = rng.choice(SEXES) if template.sex == "any" else template.sex
+    complaint = rng.choice(template.chief_complaint)
+    core = [f for f in template.facts if f.core]
+    others = [f for f in template.facts if not f.core]
+    keep = rng.randint(math.ceil(len(others) / 2), len(others)) if others else 0
+    chosen = core + rng.sample(others, keep)
+    rng.shuffle(chosen)
+    facts = tuple(Fact(kind=f.kind, text=rng.choice(f.text), ask=f.ask) for f in chosen)
+    return Case(
+        id=case_id(template, seed),
+        diagnosis=template.diagnosis,
+        aliases=template.aliases,
+        icd10=template.icd10,
+        body_system=template.body_system,
+        age=age,
+        sex=sex,
+        chief_complaint=complaint,
+        facts=facts,
+        source="builtin",
+    )

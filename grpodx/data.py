@@ -1,0 +1,115 @@
+"""CaseDataModule: case sources -> deterministic train/val/test splits -> batches of `Case`.
+
+A batch is a plain `list[Case]` (the rollout repeats each case G times itself). Cases are
+small and in memory, so loading happens once, in `setup`, and there are no workers.
+"""
+
+from __future__ import annotations
+
+import torch
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.utilities import rank_zero_info
+from torch.utils.data import DataLoader
+
+from grpodx.cases.schema import Case
+from grpodx.cases.sources import load_sources
+from grpodx.cases.splits import SplitBy, split_cases, subsample
+
+
+def collate_cases(cases: list[Case]) -> list[Case]:
+    """Keep a batch as the list of cases it is."""
+    return list(cases)
+
+
+class CaseDataModule(LightningDataModule):
+    def __init__(
+        self,
+        sources: list[str] = ["builtin"],  # noqa: B006 (copied below; LightningCLI shows the default)
+        variants_per_disease: int = 3,
+        split_by: SplitBy = "case",
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        seed: int = 0,
+        batch_size: int = 4,
+        eval_batch_size: int = 8,
+        skip_invalid: bool = False,
+        max_train_cases: int | None = None,
+        max_eval_cases: int | None = None,
+    ) -> None:
+        """
+        Args:
+            sources: case sources: `builtin`, a path, or `format:path` (format one of builtin,
+                jsonl, agentclinic, ddxplus, mediq).
+            variants_per_disease: seeded cases per disease for template sources (builtin, ddxplus).
+            split_by: `case`, or `diagnosis` to hold out whole diagnoses for val and test.
+            val_fraction: share of cases (or diagnoses) held out for validation.
+            test_fraction: share of cases (or diagnoses) held out for test.
+            seed: seeds case variation, the split, subsampling and the training shuffle.
+            batch_size: cases per training step (each becomes a group of G episodes).
+            eval_batch_size: cases per validation/test/predict batch.
+            skip_invalid: report and skip bad records instead of failing on the first.
+            max_train_cases: keep a seeded random subset of this many training cases.
+            max_eval_cases: keep a seeded random subset of this many val and test cases each.
+        """
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(f"batch_size ({batch_size}) and eval_batch_size ({eval_batch_size}) must be at least 1")
+        if not sources:
+            raise ValueError("sources must name at least one case source")
+        self.save_hyperparameters()
+        self.sources = list(sources)
+        self.variants_per_disease = variants_per_disease
+        self.split_by: SplitBy = split_by
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.seed = seed
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.skip_invalid = skip_invalid
+        self.max_train_cases, self.max_eval_cases = max_train_cases, max_eval_cases
+        self._all: list[Case] | None = None
+        self.train_cases: list[Case] = []
+        self.val_cases: list[Case] = []
+        self.test_cases: list[Case] = []
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._all is not None:
+            return
+        cases, reports = load_sources(
+            self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid
+        )
+        for report in reports:
+            rank_zero_info(report.summary())
+        train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
+        self.train_cases = subsample(train, self.max_train_cases, self.seed)
+        self.val_cases = subsample(val, self.max_eval_cases, self.seed)
+        self.test_cases = subsample(test, self.max_eval_cases, self.seed)
+        self._all = cases
+        rank_zero_info(
+            f"cases: {len(cases)} from {len(self.sources)} source(s), {len(self.diagnoses())} diagnoses; "
+            f"split by {self.split_by}: train {len(self.train_cases)}, val {len(self.val_cases)}, test {len(self.test_cases)}"
+        )
+
+    def all_cases(self) -> list[Case]:
+        """Every loaded case, in every split (before subsampling): the judge's universe of diagnoses."""
+        self.setup()
+        assert self._all is not None
+        return self._all
+
+    def diagnoses(self) -> list[str]:
+        """Every distinct diagnosis, sorted."""
+        return sorted({c.diagnosis for c in self.all_cases()})
+
+    def train_dataloader(self) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.train_cases, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=collate_cases)
+
+    def _eval_loader(self, cases: list[Case]) -> DataLoader:
+        return DataLoader(cases, batch_size=self.eval_batch_size, shuffle=False, collate_fn=collate_cases)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.val_cases)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.test_cases)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.test_cases)

@@ -1,0 +1,52 @@
+"""Small bank-format templates for tests that must not depend on the shipped bank's content."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
+
+
+def template_record(name: str, system: str = "respiratory", sex: str = "any") -> dict[str, Any]:
+    facts = [
+        {"kind": kind, "core": i < 2, "text": [f"{name} fact {i} wording A.", f"{name} fact {i} wording B."], "ask": [f"cue{i}"]}
+        for i, kind in enumerate(KINDS)
+    ]
+    return {
+        "diagnosis": name,
+        "aliases": [f"{name} alias"],
+        "icd10": "J18.9",
+        "body_system": system,
+        "age": [20, 60],
+        "sex": sex,
+        "chief_complaint": [f"{name} complaint one.", f"{name} complaint two."],
+        "facts": facts,
+    }
+
+
+def write_templates(path: Path, names: list[str]) -> Path:
+    path.write_text("".join(json.dumps(template_record(n)) + "\n" for n in names), encoding="utf-8")
+    return path
+
+
+def case_record(case_id: str = "c1", **changes: Any) -> dict[str, Any]:
+    record = {
+        "id": case_id,
+        "diagnosis": "Pneumonia",
+        "aliases": ["CAP"],
+        "icd10": "J18.9",
+        "body_system": "respiratory",
+        "age": 64,
+        "sex": "male",
+        "chief_complaint": "I've had a cough and fever for three days.",
+        "facts": [
+            {"kind": "symptom", "text": "I cough up green phlegm.", "ask": ["phlegm", "sputum"]},
+            {"kind": "exam", "text": "Crackles at the right base.", "ask": ["listen"]},
+        ],
+        "options": [],
+        "source": "jsonl",
+    }
+    record.update(changes)
+    return record
