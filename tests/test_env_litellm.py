@@ -14,7 +14,7 @@ import pytest
 from grpodx.cases.schema import Case, Fact
 from grpodx.env import EnvError, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
-from tests.openai_server import FakeOpenAIServer, Reply
+from openai_server import FakeOpenAIServer, Reply
 
 CASE = Case(
     id="cap-1",
