@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from grpodx.cases.schema import Case, Fact
-from grpodx.env import EnvError, JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
 from openai_server import FakeOpenAIServer, Reply
 
@@ -202,6 +202,15 @@ def test_process_score_is_a_separate_weighted_call() -> None:
     assert (verdict.credit, verdict.process) == (1.0, 0.4)
     assert verdict.total == pytest.approx(0.75 * 1.0 + 0.25 * 0.4)
     assert "phlegm" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_fresh_stats_swapped_in_keep_counting() -> None:
+    patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig())
+    asyncio.run(patient.opening(CASE, 0))
+    patient.stats, judge.stats = EnvStats(), EnvStats()
+    asyncio.run(patient.opening(CASE, 0))
+    asyncio.run(judge.score(CASE, "CAP", []))
+    assert patient.stats.calls == 1 and judge.stats.calls == 1
 
 
 def test_embedded_backends_by_default_and_process_needs_an_llm_judge() -> None:
