@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""Public data sets (../shared/data from the repository root); read in place, never copied."""
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
 
 

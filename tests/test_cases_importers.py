@@ -1,15 +1,14 @@
 import json
-from pathlib import Path
 
 import pytest
+
+from case_helpers import DATA, FIXTURES
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
 from grpodx.cases.sources import load_source
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEDIQ = DATA / "mediq" / "all_craft_md.jsonl"
 
 
