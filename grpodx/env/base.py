@@ -34,6 +34,18 @@ class Verdict:
     rationale: str = ""
     process: float | None = None
     """Optional process score (question quality, reasoning) in 0..1."""
+    process_weight: float = 0.0
+    """The judge's `process_weight`: how much `process` counts in `total`."""
+
+    @property
+    def total(self) -> float:
+        """Credit blended with the process score: (1 - w) * credit + w * process.
+
+        Equals `credit` when no process score was asked for (the default).
+        """
+        if self.process is None or self.process_weight == 0:
+            return self.credit
+        return (1 - self.process_weight) * self.credit + self.process_weight * self.process
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""Patient and judge settings: a LiteLLM model string plus how to call it.
+
+The defaults are the embedded offline backends. Any LiteLLM model string works instead
+(`openai/gpt-4o-mini`, `ollama/llama3.1`, `hosted_vllm/<name>` with `api_base`, ...).
+`api_key` is optional: left empty, LiteLLM reads the provider's variable (OPENAI_API_KEY,
+ANTHROPIC_API_KEY, AZURE_API_KEY, ...). It is kept out of repr() so that it cannot reach a log
+through a printed config; `grpodx.env.secrets` redacts saved configs and hyperparameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCRIPTED_PATIENT = "grpodx/scripted-patient"
+RUBRIC_JUDGE = "grpodx/rubric-judge"
+
+
+@dataclass
+class ModelConfig:
+    """How to reach one model through LiteLLM."""
+
+    model: str = ""
+    """LiteLLM model string, e.g. 'openai/gpt-4o-mini' or 'grpodx/scripted-patient'."""
+    api_base: str | None = None
+    """Server URL for self-hosted or proxied models (vLLM, Ollama, Azure endpoint)."""
+    api_key: str | None = field(default=None, repr=False)
+    """Leave empty to use the provider's environment variable (recommended)."""
+    temperature: float = 0.0
+    max_tokens: int = 256
+    timeout: float = 60.0
+    """Seconds one call may take before it counts as failed (and is retried)."""
+    num_retries: int = 3
+    """Retries after a timeout, 429 or 5xx, with exponential backoff."""
+    retry_backoff: float = 1.0
+    """Seconds before the first retry; doubles each time (tests set it tiny)."""
+    max_concurrency: int = 16
+    """Calls in flight at once for this component, over all episodes."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "model": bool(self.model.strip()) and "/" in self.model,
+            "temperature": 0.0 <= self.temperature <= 2.0,
+            "max_tokens": self.max_tokens > 0,
+            "timeout": self.timeout > 0,
+            "num_retries": self.num_retries >= 0,
+            "retry_backoff": self.retry_backoff >= 0,
+            "max_concurrency": self.max_concurrency > 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                hint = " (a LiteLLM 'provider/model' string)" if name == "model" else ""
+                raise ValueError(f"{type(self).__name__}.{name}: invalid value {getattr(self, name)!r}{hint}")
+
+
+@dataclass
+class PatientConfig(ModelConfig):
+    """The patient simulator. Low temperature keeps a group's G episodes comparable."""
+
+    model: str = SCRIPTED_PATIENT
+    temperature: float = 0.2
+    max_tokens: int = 200
+
+
+@dataclass
+class JudgeConfig(ModelConfig):
+    """The diagnosis judge."""
+
+    model: str = RUBRIC_JUDGE
+    max_tokens: int = 300
+    process_weight: float = 0.0
+    """Weight of the optional process score (interview quality over the transcript) in
+    `Verdict.total`; 0 skips the extra call. Needs an LLM judge."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.process_weight <= 1.0:
+            raise ValueError(f"JudgeConfig.process_weight: must be in [0, 1], got {self.process_weight!r}")
+        if self.process_weight > 0 and self.model == RUBRIC_JUDGE:
+            raise ValueError(
+                f"JudgeConfig.process_weight: {RUBRIC_JUDGE} grades diagnoses only; a process score needs an LLM judge model"
+            )

@@ -1,0 +1,66 @@
+"""The judge through LiteLLM: grades the extracted diagnosis, never the doctor's free text.
+
+The model (an LLM or the embedded rubric) sees the truth, its aliases and ICD-10 code, and the
+doctor's final diagnosis and differential. Its reply is parsed (`prompts.parse_score`); when it
+is still unparseable after `num_retries` more asks, the rubric judge grades instead and
+`stats.fallbacks` counts it. `Verdict.rank` and `correct` come from name matching against the
+truth, the same for every backend, so accuracy@k never depends on a model's mood; an LLM score
+of 1.0 for a synonym the names miss also counts as correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from grpodx.cases.schema import Case
+from grpodx.env.base import EnvStats, Judge, Message, Verdict
+from grpodx.env.calls import ModelCaller
+from grpodx.env.config import RUBRIC_JUDGE, JudgeConfig
+from grpodx.env.prompts import UnparseableScore, judge_messages, parse_score, process_messages
+from grpodx.env.rubric import DiagnosisIndex, Truth, rank
+
+
+class LiteLLMJudge(Judge):
+    def __init__(self, config: JudgeConfig, index: DiagnosisIndex) -> None:
+        self.config = config
+        self.stats = EnvStats()
+        self._index = index
+        self._caller = ModelCaller(config, self.stats)
+        fallback = JudgeConfig(model=RUBRIC_JUDGE, max_concurrency=config.max_concurrency, num_retries=0)
+        self._rubric = ModelCaller(fallback, EnvStats())  # its own stats: no double counting
+
+    def __repr__(self) -> str:
+        return f"LiteLLMJudge({self.config!r})"
+
+    async def score(self, case: Case, diagnosis: str, differential: list[str], dialogue: list[Message] | None = None) -> Verdict:
+        truth = Truth.from_case(case)
+        messages = judge_messages(truth, diagnosis, differential)
+        credit, rationale = await self._grade(messages)
+        position = rank(truth, diagnosis, differential, self._index)
+        if credit >= 1.0 and position != 1:
+            position = 1  # the judge recognised a synonym the names miss
+        verdict = Verdict(credit=credit, correct=position == 1, rank=position, rationale=rationale)
+        if self.config.process_weight > 0 and dialogue:
+            verdict = replace(verdict, process=await self._process(dialogue), process_weight=self.config.process_weight)
+        return verdict
+
+    async def _grade(self, messages: list[dict[str, str]]) -> tuple[float, str]:
+        for _ in range(self.config.num_retries + 1):
+            reply = await self._caller.complete(messages)
+            try:
+                return parse_score(reply)
+            except UnparseableScore:
+                continue
+        self.stats.fallbacks += 1
+        return parse_score(await self._rubric.complete(messages))
+
+    async def _process(self, dialogue: list[Message]) -> float | None:
+        """Interview quality in 0..1; None (counted in extra['process_unparsed']) if unreadable."""
+        messages = process_messages(dialogue)
+        for _ in range(self.config.num_retries + 1):
+            try:
+                return parse_score(await self._caller.complete(messages))[0]
+            except UnparseableScore:
+                continue
+        self.stats.extra["process_unparsed"] = self.stats.extra.get("process_unparsed", 0.0) + 1
+        return None

@@ -1,0 +1,52 @@
+"""The patient through LiteLLM: one adapter for every backend, with a leak guard on every reply."""
+
+from __future__ import annotations
+
+import re
+
+from grpodx.cases.schema import Case
+from grpodx.env.base import EnvStats, Message, Patient
+from grpodx.env.calls import ModelCaller
+from grpodx.env.config import PatientConfig
+from grpodx.env.prompts import patient_messages
+from grpodx.env.scripted import PatientSheet
+
+REDACTED = "[redacted]"
+
+
+def redact_diagnosis(text: str, names: tuple[str, ...]) -> tuple[str, int]:
+    """Replace every whole-word, any-case mention of the names; returns (text, mentions found).
+
+    Longer names go first so that 'acute myocardial infarction' is redacted as one, not as
+    'acute [redacted]'.
+    """
+    found = 0
+    for name in sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True):
+        text, count = re.subn(r"\b" + re.escape(name) + r"\b", REDACTED, text, flags=re.IGNORECASE)
+        found += count
+    return text, found
+
+
+class LiteLLMPatient(Patient):
+    """Sends the case's patient sheet (never the diagnosis) and the dialogue to `config.model`."""
+
+    def __init__(self, config: PatientConfig) -> None:
+        self.config = config
+        self.stats = EnvStats()
+        self._caller = ModelCaller(config, self.stats)
+
+    def __repr__(self) -> str:
+        return f"LiteLLMPatient({self.config!r})"
+
+    async def opening(self, case: Case, seed: int) -> str:
+        return await self._ask(case, [], seed)
+
+    async def reply(self, case: Case, dialogue: list[Message], seed: int) -> str:
+        return await self._ask(case, dialogue, seed)
+
+    async def _ask(self, case: Case, dialogue: list[Message], seed: int) -> str:
+        text = await self._caller.complete(patient_messages(PatientSheet.from_case(case), dialogue), seed=seed)
+        text, mentions = redact_diagnosis(text, case.names)
+        if mentions:
+            self.stats.leaks += 1  # one per leaking reply: the count the leak metric reports
+        return text

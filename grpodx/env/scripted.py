@@ -1,0 +1,160 @@
+"""The scripted patient: answers a doctor's question from the case's facts, no model involved.
+
+How a question finds its facts, in order:
+1. Cues. A fact's `ask` cue matches at the start of a word of the normalised question
+   ("radiat" matches "radiating"; multi-word cues match as phrases). Every matched fact that
+   covers a part of the question no earlier fact covered is answered (at most `MAX_FACTS`), so
+   "Do you smoke or drink?" gets both the smoking and the alcohol fact.
+2. Onset-style questions ("When did it start?") fall back to the chief complaint.
+3. Overlap. When no cue matches (imported cases often have none), facts are ranked by the
+   content words they share with the question, rarer words weighing more; an examination or
+   order with no matching cue is only ever answered by an exam or test fact.
+Exam and test facts are eligible only when the doctor examines or orders something (the
+measurement role in AgentClinic); then they are answered first.
+
+What the case does not mention gets "I'm not sure ...", never "no": a case's silence is not a
+pertinent negative, and a "no" would teach the doctor findings the case never stated. Negated
+findings are answered with the case's own `negative` fact ("No, I haven't had a fever.").
+The seed picks among phrasings (greeting, not-sure wording), never which fact is answered.
+The patient only ever sees a `PatientSheet`, which has no diagnosis in it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
+from grpodx.env.text import content_stems, cue_spans, normalise
+
+MAX_FACTS = 3
+
+MEASUREMENT_CUES = (
+    "examin", "exam", "check", "order", "listen", "auscultat", "palpat", "percuss", "test",
+    "x ray", "xray", "radiograph", "ecg", "ekg", "electrocardiogram", "echo", "scan", "ct", "mri",
+    "ultrasound", "sonograph", "vital", "measure", "look at", "have a look", "take a look",
+    "blood work", "bloodwork", "bloods", "labs", "laboratory", "lab test", "lab work", "result",
+    "level", "culture", "swab", "urinalysis", "urine sample", "biopsy", "imaging", "run a", "run some",
+    "send", "obtain", "perform", "draw", "saturation", "oximet", "reflex", "fundoscop", "otoscop",
+)
+"""Words of a doctor who examines or orders: only then are exam and test facts revealed."""
+
+ONSET_CUES = (
+    "how long", "when did", "since when", "start", "began", "begin", "onset", "first notice",
+    "what brings", "what brought", "tell me more", "describe", "what happened", "how did it",
+)
+
+NOT_SURE = (
+    "I'm not sure.",
+    "I'm not sure, I haven't really paid attention to that.",
+    "Hmm, I'm not sure about that.",
+)
+NO_RESULT = (
+    "There's no result available for that.",
+    "That hasn't shown anything that I've been told about.",
+)
+GREETINGS = ("Hello, doctor.", "Hi, doctor.", "Good morning, doctor.")
+
+
+@dataclass(frozen=True)
+class PatientSheet:
+    """What a patient simulator may know: everything in the case except the diagnosis."""
+
+    demographics: str
+    chief_complaint: str
+    facts: tuple[Fact, ...]
+
+    @classmethod
+    def from_case(cls, case: Case) -> PatientSheet:
+        return cls(case.demographics, case.chief_complaint, case.facts)
+
+    def to_json(self) -> str:
+        facts = [{"kind": f.kind, "text": f.text, "ask": list(f.ask)} for f in self.facts]
+        return json.dumps({"demographics": self.demographics, "chief_complaint": self.chief_complaint, "facts": facts})
+
+    @classmethod
+    def from_json(cls, text: str) -> PatientSheet:
+        """Parse `to_json` output; a malformed sheet is a ValueError naming the field."""
+        raw: Any = json.loads(text)
+        if not isinstance(raw, dict) or not isinstance(raw.get("chief_complaint"), str):
+            raise ValueError("patient sheet: field 'chief_complaint' must be a string")
+        facts = []
+        for index, fact in enumerate(raw.get("facts", [])):
+            if not isinstance(fact, dict) or fact.get("kind") not in FACT_KINDS or not isinstance(fact.get("text"), str):
+                raise ValueError(f"patient sheet: field 'facts[{index}]' needs a known 'kind' and a 'text' string")
+            facts.append(Fact(fact["kind"], fact["text"], tuple(fact.get("ask", ()))))
+        return cls(str(raw.get("demographics", "")), raw["chief_complaint"], tuple(facts))
+
+
+def _rng(seed: int, question: str) -> random.Random:
+    return random.Random(f"{seed}\x00{question}")  # str seeds hash with SHA-512: stable across runs
+
+
+def opening(sheet: PatientSheet, seed: int) -> str:
+    """Greeting, demographics and the chief complaint."""
+    greeting = _rng(seed, "").choice(GREETINGS)
+    who = f" I'm a {sheet.demographics}." if sheet.demographics else ""
+    return f"{greeting}{who} {sheet.chief_complaint}"
+
+
+def is_measurement(question: str) -> bool:
+    """Whether the doctor examines or orders something (exam and test facts become visible)."""
+    return bool(cue_spans(normalise(question), MEASUREMENT_CUES))
+
+
+def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
+    scored = []
+    for position, fact in enumerate(facts):
+        spans = cue_spans(question, fact.ask)
+        if spans:
+            measured_first = 0 if measuring and fact.kind in MEASURED_KINDS else 1
+            scored.append((measured_first, -len(spans), position, fact, spans))
+    chosen: list[Fact] = []
+    covered: set[int] = set()
+    for *_, fact, spans in sorted(scored, key=lambda item: item[:3]):
+        if not spans <= covered and len(chosen) < MAX_FACTS:
+            chosen.append(fact)
+            covered |= spans
+    return chosen
+
+
+def _by_overlap(question: str, facts: list[Fact]) -> list[Fact]:
+    wanted = content_stems(question)
+    stems = [content_stems(f.text) for f in facts]
+    weight = {s: math.log(1 + len(facts) / sum(s in fs for fs in stems)) for s in wanted if any(s in fs for fs in stems)}
+    chosen: list[Fact] = []
+    covered: set[str] = set()
+    ranked = sorted(range(len(facts)), key=lambda i: (-sum(weight.get(s, 0.0) for s in stems[i]), i))
+    for index in ranked:
+        new = (stems[index] & weight.keys()) - covered
+        if new and len(chosen) < MAX_FACTS:
+            chosen.append(facts[index])
+            covered |= new
+    return chosen
+
+
+def matching_facts(sheet: PatientSheet, question: str) -> list[Fact]:
+    """The facts that answer `question` (empty when the case does not say)."""
+    measuring = is_measurement(question)
+    facts = [f for f in sheet.facts if measuring or f.kind not in MEASURED_KINDS]
+    text = normalise(question)
+    chosen = _by_cues(text, facts, measuring)
+    if chosen:
+        return chosen
+    if measuring:  # an order with no matching cue: only a finding may answer it, never a symptom
+        return _by_overlap(question, [f for f in facts if f.kind in MEASURED_KINDS])
+    complaint = Fact("symptom", sheet.chief_complaint)
+    if cue_spans(text, ONSET_CUES):
+        return [complaint]
+    return _by_overlap(question, [complaint, *facts])
+
+
+def answer(sheet: PatientSheet, question: str, seed: int) -> str:
+    """The patient's reply to one doctor message."""
+    facts = matching_facts(sheet, question)
+    if facts:
+        return " ".join(f.text for f in facts)
+    return _rng(seed, question).choice(NO_RESULT if is_measurement(question) else NOT_SURE)
