@@ -2,7 +2,7 @@ import json
 import shutil
 
 import pytest
-from case_helpers import DATA
+from tests.case_helpers import DATA
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.ddxplus import first_person, import_ddxplus

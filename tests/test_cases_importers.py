@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from case_helpers import DATA, FIXTURES
+from tests.case_helpers import DATA, FIXTURES
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.agentclinic import import_agentclinic

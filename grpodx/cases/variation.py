@@ -2,7 +2,8 @@
 
 Varied: age within the template's range, sex (when the template says "any"), the chief-complaint
 phrasing, which secondary facts appear (at least half of them), the order of all facts, and the
-wording of each. Core facts appear in every case. The same template and seed always give the
+wording of each. Core facts appear in every case, and so does at least one negative, exam and
+test fact when the template has one, so no case can be solved without asking, examining and testing. The same template and seed always give the
 same case: the generator is a private `random.Random`, seeded by the diagnosis and the seed, so
 neither global random state nor the order templates are visited in changes anything.
 """
@@ -14,6 +15,7 @@ import random
 import re
 import unicodedata
 
+from grpodx.cases.checks import NEEDED_KINDS
 from grpodx.cases.schema import SEXES, Case, DiseaseTemplate, Fact
 
 
@@ -42,6 +44,10 @@ def instantiate(template: DiseaseTemplate, seed: int, *, source: str = "builtin"
     others = [f for f in template.facts if not f.core]
     keep = rng.randint(math.ceil(len(others) / 2), len(others)) if others else 0
     chosen = core + rng.sample(others, keep)
+    for kind in NEEDED_KINDS:  # a diagnosis is earned by asking, examining and testing: keep one of each
+        left_out = [f for f in others if f.kind == kind and f not in chosen]
+        if left_out and not any(f.kind == kind for f in chosen):
+            chosen.append(rng.choice(left_out))
     rng.shuffle(chosen)
     if all_facts:
         chosen = list(template.facts)

@@ -11,7 +11,9 @@ The knowledge base gives no per-condition values, so: 0-10 scales (pain intensit
 get plausible values (each variant picks one); named-value follow-ups whose default means "no"
 ("Where is the swelling located?": nowhere) are answered yes without naming a value; the rest
 (pain character, rash colour) would need a value the source does not give, and are left out.
-DDXPlus has no examination or test evidences, so its cases hold reported facts only. Age ranges
+An evidence whose question names the condition itself ("Have you or any member of your family
+ever had croup?") is left out of that condition, because the patient must never say the
+diagnosis. DDXPlus has no examination or test evidences, so its cases hold reported facts only. Age ranges
 come from a small table of paediatric and late-life conditions, otherwise 18-80; sex is
 either, and a man's case leaves out the evidences only a woman can have (pregnancy,
 menstruation), which the knowledge base lists as risk factors of conditions both sexes get.
@@ -25,6 +27,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from grpodx.cases.checks import names_pattern
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import body_system_for_icd10, normalise_icd10, one_string
 from grpodx.cases.importers.text import classify, keywords
@@ -93,7 +96,7 @@ def answer_texts(evidence: dict[str, Any]) -> tuple[str, ...]:
     return (f"{question} {'I' if question.startswith('Where') else 'Yes, but I'} can't describe it precisely.",)
 
 
-def _facts(raw: dict[str, Any], evidences: dict[str, Any], where: str) -> list[TemplateFact]:
+def _facts(raw: dict[str, Any], evidences: dict[str, Any], where: str, names: re.Pattern[str]) -> list[TemplateFact]:
     facts = []
     for group, default in (("symptoms", "symptom"), ("antecedents", "history")):
         if not isinstance(raw.get(group), dict):
@@ -102,7 +105,7 @@ def _facts(raw: dict[str, Any], evidences: dict[str, Any], where: str) -> list[T
             if key not in evidences:
                 raise CaseError(where, f"{group}.{key}", "is not in release_evidences.json")
             texts = answer_texts(evidences[key])
-            if texts:
+            if texts and not any(names.search(t) for t in texts):
                 question = evidences[key]["question_en"]
                 kind = default if default == "symptom" else classify(question, default, reported_only=True)
                 facts.append(TemplateFact(kind=kind, text=texts, ask=keywords(question, limit=8)))
@@ -116,9 +119,9 @@ def condition_template(key: str, raw: Any, evidences: dict[str, Any], where: str
         raise CaseError(where, "<record>", "must be an object")
     name = one_string(raw.get("cond-name-eng", raw.get("condition_name")), where, "cond-name-eng")
     icd10 = normalise_icd10(raw.get("icd10-id"), where, "icd10-id")
-    facts = _facts(raw, evidences, where)
-    complaints = [first_person(evidences[k]["question_en"]) for k in raw["symptoms"] if evidences[k]["code_question"] in (k, None)]
     aliases = {raw.get("condition_name", name), *EXTRA_ALIASES.get(name, ())} - {name}
+    facts = _facts(raw, evidences, where, names_pattern((name, *aliases)))
+    complaints = [first_person(evidences[k]["question_en"]) for k in raw["symptoms"] if evidences[k]["code_question"] in (k, None)]
     return DiseaseTemplate(
         diagnosis=name,
         aliases=tuple(sorted(aliases, key=str.lower)),
