@@ -1,9 +1,11 @@
 import json
 import re
+import subprocess
+import sys
 
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
-from tests.case_helpers import FIXTURES, case_record, write_templates
+from tests.case_helpers import DATA, FIXTURES, case_record, write_templates
 from tests.openai_server import FakeOpenAIServer
 
 
@@ -87,3 +89,10 @@ def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "diagnosis named in a complaint or fact: 1\n  leaky: chief_complaint: 'pneumonia'" in out
     assert "cases without negative facts: 2" in out
+
+
+def test_module_entry_point_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{DATA / 'mediq' / 'all_craft_md.jsonl'}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "read 140, accepted 140, rejected 0, cases 140" in result.stdout and "with answer options: 140" in result.stdout

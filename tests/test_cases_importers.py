@@ -7,7 +7,9 @@ from tests.case_helpers import DATA, FIXTURES
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
+from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
+from grpodx.data import CaseDataModule
 
 MEDIQ = DATA / "mediq" / "all_craft_md.jsonl"
 
@@ -82,3 +84,15 @@ def test_mediq_bad_record_names_field(tmp_path):
         import_mediq(path)
     cases, report = load_source(f"mediq:{path}", skip_invalid=True)
     assert len(cases) == 1 and report.read == 2 and len(report.rejected) == 1
+
+
+def test_options_survive_jsonl_and_the_data_module(tmp_path):
+    cases, _ = import_mediq(MEDIQ)
+    write_cases(tmp_path / "mediq_cases.jsonl", cases)
+    again, _ = read_cases(tmp_path / "mediq_cases.jsonl")
+    assert again == cases
+    data = CaseDataModule(sources=[f"mediq:{MEDIQ}"], val_fraction=0.1, test_fraction=0.1, batch_size=8)
+    data.setup("fit")
+    batches = [*data.train_dataloader(), *data.val_dataloader(), *data.test_dataloader()]
+    seen = [c for batch in batches for c in batch]
+    assert len(seen) == len(cases) and all(c.options and c.diagnosis in c.options for c in seen)
