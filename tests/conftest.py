@@ -4,3 +4,19 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> str:
+    """One tiny-model build per test session (about 20 s), shared by every test that needs it."""
+    return str(tmp_path_factory.mktemp("grpodx-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(model_cache):
+    from grpodx.policy import Policy, PolicyConfig
+
+    return Policy(PolicyConfig(cache_dir=model_cache, max_seq_len=1024))

@@ -1,0 +1,3 @@
+from grpodx.cli import main
+
+main()

@@ -1,0 +1,89 @@
+"""Infrastructure kept out of the training step: adapter export, transcripts, atomic checkpoints."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+
+def run_dir(trainer: L.Trainer) -> Path:
+    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger."""
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+class AdapterExport(L.Callback):
+    """Export the LoRA adapter in PEFT format every `save_steps` optimizer steps and at the end.
+
+    Folders: <run>/adapters/step_000100/ ... and <run>/adapters/final/, each with
+    adapter_config.json and adapter_model.safetensors, loadable by PEFT, vLLM or for merging.
+    """
+
+    def __init__(self, save_steps: int = 100) -> None:
+        if save_steps < 1:
+            raise ValueError(f"save_steps must be >= 1, got {save_steps}")
+        self.save_steps = save_steps
+        self._last = -1
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        if step % self.save_steps == 0 and step != self._last:
+            self._export(trainer, pl_module, f"step_{step:06d}")
+            self._last = step
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._export(trainer, pl_module, "final")
+
+    @staticmethod
+    def _export(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
+        if trainer.is_global_zero:
+            pl_module.policy.save_adapter(run_dir(trainer) / "adapters" / name)
+
+
+class TranscriptLogger(L.Callback):
+    """Write a few whole conversations, reasoning included, as TensorBoard text."""
+
+    def __init__(self, every_n_steps: int = 10, num_transcripts: int = 2) -> None:
+        self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
+            self._write(trainer, pl_module, "transcripts/train")
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._write(trainer, pl_module, "transcripts/val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, pl_module, "transcripts/test")
+
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
+        writer = getattr(trainer.logger, "experiment", None)
+        if not (trainer.is_global_zero and hasattr(writer, "add_text")):
+            return
+        for i, episode in enumerate(pl_module.last_episodes[: self.num_transcripts]):
+            writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write checkpoints to a temporary file beside the target, then rename: a run killed
+    mid-save leaves the previous checkpoint whole (a rename within one folder is atomic)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise

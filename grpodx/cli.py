@@ -1,0 +1,38 @@
+"""`python -m grpodx fit|validate|test|predict --config FILE`, plus `cases ...`."""
+
+from __future__ import annotations
+
+import sys
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from grpodx.callbacks import AdapterExport, TranscriptLogger
+from grpodx.data import CaseDataModule
+from grpodx.env.secrets import RedactingSaveConfigCallback
+from grpodx.module import DoctorGRPO
+
+
+class GrpodxCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(AdapterExport, "adapter_export")
+        parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cases"]:
+        from grpodx.cases.cli import main as cases_main
+
+        sys.exit(cases_main(argv[1:]))
+    GrpodxCLI(
+        DoctorGRPO,
+        CaseDataModule,
+        args=argv,
+        save_config_callback=RedactingSaveConfigCallback,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"plugins": [{"class_path": "grpodx.callbacks.AtomicCheckpointIO"}]},
+        parser_kwargs={"default_env": False},
+    )

@@ -1,0 +1,212 @@
+"""The text protocol between doctor and patient: prompts, hidden reasoning, the diagnosis line.
+
+The doctor writes `<reason>...</reason>` blocks that only it sees, then its visible reply: one
+question, or `DIAGNOSIS: ...` optionally followed by `DIFFERENTIAL: a; b; c`. The seed's
+`Final diagnosis: ...` is accepted too, in any letter case. An unclosed `<reason>` hides
+everything after it, so a diagnosis written only inside the reasoning never counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from grpodx.cases.schema import Case
+
+REASON_OPEN, REASON_CLOSE = "<reason>", "</reason>"
+_DIAGNOSIS_LINE = re.compile(r"^[ \t>*_#-]*(?:diagnosis|final diagnosis)[ \t*_]*:(.*)$", re.I | re.M)
+_DIFFERENTIAL_LINE = re.compile(r"^[ \t>*_#-]*differential(?: diagnosis)?[ \t*_]*:(.*)$", re.I | re.M)
+
+SYSTEM_PROMPT = """You are a physician interviewing a patient to reach a diagnosis.
+Think privately inside <reason>...</reason>; the patient never sees it.
+Then write exactly one of:
+- one short question to the patient (or one examination or test you want), or
+- DIAGNOSIS: <the single most likely diagnosis>
+  optionally followed by DIFFERENTIAL: <alternative 1>; <alternative 2>; <alternative 3>
+Write nothing after your question or your diagnosis lines.
+You have at most {max_turns} turns, including the one with your diagnosis."""
+
+LAST_TURN_NOTE = "[This is your last turn: give your DIAGNOSIS now.]"
+
+
+@dataclass(frozen=True)
+class DoctorTurn:
+    """One doctor message, split into what the doctor thought and what the patient sees."""
+
+    reasoning: str
+    visible: str
+    diagnosis: str | None
+    differential: tuple[str, ...]
+    format_ok: bool
+
+
+def split_reasoning(text: str) -> tuple[str, str, bool]:
+    """Return (reasoning, visible, all blocks closed and no stray closing tag).
+
+    >>> split_reasoning("<reason>chest pain, age</reason>Any fever?")
+    ('chest pain, age', 'Any fever?', True)
+    >>> split_reasoning("Hi <reason>it is MI")
+    ('it is MI', 'Hi', False)
+    """
+    reasoning, visible, rest, closed = [], [], text, True
+    while rest:
+        start = rest.find(REASON_OPEN)
+        if start < 0:
+            visible.append(rest)
+            break
+        visible.append(rest[:start])
+        end = rest.find(REASON_CLOSE, start)
+        if end < 0:  # unclosed: everything after the tag stays private
+            reasoning.append(rest[start + len(REASON_OPEN) :])
+            closed = False
+            break
+        reasoning.append(rest[start + len(REASON_OPEN) : end])
+        rest = rest[end + len(REASON_CLOSE) :]
+    shown = "".join(visible)
+    if REASON_CLOSE in shown:
+        closed = False
+        shown = shown.replace(REASON_CLOSE, "")
+    return "\n".join(r.strip() for r in reasoning).strip(), shown.strip(), closed
+
+
+def parse_diagnosis(visible: str) -> tuple[str | None, tuple[str, ...]]:
+    """The first non-empty `DIAGNOSIS:` line of the visible text, and the differential after it.
+
+    >>> parse_diagnosis("DIAGNOSIS: Pericarditis\\nDIFFERENTIAL: MI; PE")
+    ('Pericarditis', ('MI', 'PE'))
+    """
+    for match in _DIAGNOSIS_LINE.finditer(visible):
+        diagnosis = _clean(match.group(1))
+        if diagnosis:
+            after = visible[match.end() :]
+            differential = _DIFFERENTIAL_LINE.search(after)
+            items = differential.group(1) if differential else ""
+            return diagnosis, tuple(d for d in (_clean(i) for i in re.split(r"[;\n]", items)) if d)
+    return None, ()
+
+
+def _clean(text: str) -> str:
+    return text.strip().strip("*_`\"'").rstrip(".").strip()
+
+
+def is_well_formed(visible: str, closed: bool) -> bool:
+    """Strict format: closed reasoning, then one question or one diagnosis (+ differential), and
+    nothing after it. A loose rule lets a small model learn to repeat its diagnosis line until
+    the token limit.
+
+    >>> is_well_formed("Do you smoke?", True)
+    True
+    >>> is_well_formed("DIAGNOSIS: Asthma\\nDIAGNOSIS: Asthma", True)
+    False
+    """
+    if not closed or not visible:
+        return False
+    diagnoses = list(_DIAGNOSIS_LINE.finditer(visible))
+    if not diagnoses:
+        return visible.count("?") == 1 and visible.rstrip().endswith("?")
+    if len(diagnoses) > 1 or not _clean(diagnoses[0].group(1)):
+        return False
+    tail = [line for line in visible[diagnoses[0].end() :].splitlines() if line.strip()]
+    return not tail or (len(tail) == 1 and bool(_DIFFERENTIAL_LINE.match(tail[0])))
+
+
+def read_doctor_turn(text: str) -> DoctorTurn:
+    reasoning, visible, closed = split_reasoning(text)
+    diagnosis, differential = parse_diagnosis(visible)
+    return DoctorTurn(reasoning, visible, diagnosis, differential, is_well_formed(visible, closed))
+
+
+def system_prompt(max_turns: int) -> str:
+    return SYSTEM_PROMPT.format(max_turns=max_turns)
+
+
+def opening_message(opening: str, case: Case, show_options: bool) -> str:
+    """The patient's first words, plus the answer options in multiple-choice mode."""
+    if not (show_options and case.options):
+        return opening
+    letters = "ABCDEFGHIJ"
+    listed = "\n".join(f"{letters[i]}. {option}" for i, option in enumerate(case.options))
+    return f"{opening}\n\n[Possible diagnoses; answer with one of them:\n{listed}]"
+
+
+def patient_message(reply: str, last_turn: bool) -> str:
+    return f"{reply}\n\n{LAST_TURN_NOTE}" if last_turn else reply
+
+
+def resolve_option(diagnosis: str, options: tuple[str, ...]) -> str:
+    """Map a multiple-choice answer given by letter ('B', 'B.', 'B. Psoriasis') to its option."""
+    match = re.fullmatch(r"\(?([A-Ja-j])\)?(?:[.):]\s*(.*))?", diagnosis.strip())
+    if not match or not options:
+        return diagnosis
+    index = ord(match.group(1).upper()) - ord("A")
+    return options[index] if index < len(options) else diagnosis
+
+
+class TemplateError(ValueError):
+    """The chat template would make us train on tokens the model never produced."""
+
+
+class ChatTokens:
+    """Token-in, token-out conversation building over a chat template.
+
+    The doctor's sampled ids are kept exactly; a patient turn is appended as the template's text
+    delta after the doctor's content, tokenized alone. That is only sound for a template that is
+    prefix-preserving (rendering a longer conversation never rewrites an earlier turn), which
+    the constructor checks.
+    """
+
+    def __init__(self, tokenizer, stop_ids: list[int]) -> None:
+        self.tokenizer = tokenizer
+        self.stop_texts = {tokenizer.decode([i]) for i in stop_ids}
+        self.check_prefix_preserving()
+
+    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        """Ids of the opening conversation, ending with the assistant's generation prompt."""
+        return self.encode(self.render(messages, add_generation_prompt=True))
+
+    def patient_delta(self, messages: list[dict[str, str]], doctor_text: str, ended_with_stop: bool, patient_text: str) -> list[int]:
+        """Ids to append after the doctor's sampled ids so the sequence continues as the template
+        renders `messages + [doctor, patient]`, ending with a new generation prompt.
+
+        `messages` is the conversation before the doctor's turn; `doctor_text` the decoded sample
+        without its stop token. The template writes its own end-of-turn token: it is dropped from
+        the delta when the sample already ended with it, and kept (as context) when the sample was
+        cut at the token limit.
+        """
+        head = self.render(messages, add_generation_prompt=True) + doctor_text
+        full = self.render(
+            [*messages, {"role": "assistant", "content": doctor_text}, {"role": "user", "content": patient_text}],
+            add_generation_prompt=True,
+        )
+        if not full.startswith(head):
+            raise TemplateError(
+                "the chat template rewrote the doctor's turn (it is not prefix-preserving for this "
+                f"text: {doctor_text[:80]!r}); refusing to train on tokens the model never produced"
+            )
+        delta = full[len(head) :]
+        if ended_with_stop:
+            stop = next((s for s in sorted(self.stop_texts, key=len, reverse=True) if s and delta.startswith(s)), "")
+            delta = delta[len(stop) :]
+        return self.encode(delta)
+
+    def check_prefix_preserving(self) -> None:
+        doctor = ["<reason>think about it</reason>Any fever? ", "<reason>\nlikely flu\n</reason>\nDIAGNOSIS: Influenza\n"]
+        messages = [{"role": "system", "content": "You are a doctor."}, {"role": "user", "content": "I feel unwell."}]
+        for text in doctor:
+            before = self.render(messages, add_generation_prompt=True)
+            messages = [*messages, {"role": "assistant", "content": text}, {"role": "user", "content": "Yes."}]
+            after = self.render(messages, add_generation_prompt=True)
+            if not after.startswith(before + text):
+                name = getattr(self.tokenizer, "name_or_path", "this tokenizer")
+                raise TemplateError(
+                    f"the chat template of {name} is not prefix-preserving: rendering a later turn "
+                    "rewrites an earlier one (for example it trims the assistant's text or drops its "
+                    "reasoning), so token-in/token-out training is impossible. Use a model whose "
+                    "template keeps earlier turns verbatim, or pass a fixed template."
+                )

@@ -1,0 +1,298 @@
+"""DoctorGRPO: one training step = roll out groups, score them, compute advantages, update, log.
+
+Manual optimization because one step is a whole GRPO iteration: rollouts happen inside the
+step, the update runs in micro-batches over variable-length episodes, and `mu > 1` takes several
+optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optimizer steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import lightning as L
+import torch
+
+from grpodx.cases.schema import Case
+from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.secrets import redact
+from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
+from grpodx.metrics import DiagnosticMetrics
+from grpodx.policy import Policy, PolicyConfig
+from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
+from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
+
+
+@dataclass
+class GRPOConfig:
+    epsilon_low: float = 0.2
+    epsilon_high: float = 0.28
+    """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
+    beta: float = 0.04
+    """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
+    scale_rewards: Scale = "group"
+    aggregation: Aggregation = "token"
+    mu: int = 1
+    """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
+    micro_batch_size: int = 4
+    """Episodes per forward/backward pass."""
+    token_budget: int | None = None
+    """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
+
+    def __post_init__(self) -> None:
+        if self.mu < 1 or self.micro_batch_size < 1:
+            raise ValueError("grpo.mu and grpo.micro_batch_size must be >= 1")
+        if not (0 <= self.epsilon_low < 1 and self.epsilon_high >= 0):
+            raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 2e-5
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    warmup_steps: int = 0
+    schedule: Literal["constant", "linear", "cosine"] = "constant"
+    """After warm-up: keep the rate, or decay it to 0 by the last step."""
+    max_grad_norm: float = 1.0
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed from values, the same in every process (unlike hash() of a str)."""
+    return zlib.crc32(repr(parts).encode()) & 0x7FFFFFFF
+
+
+class DoctorGRPO(L.LightningModule):
+    def __init__(
+        self,
+        policy: PolicyConfig = PolicyConfig(),
+        patient: PatientConfig = PatientConfig(),
+        judge: JudgeConfig = JudgeConfig(),
+        rollout: RolloutConfig = RolloutConfig(),
+        grpo: GRPOConfig = GRPOConfig(),
+        reward: RewardWeights = RewardWeights(),
+        optim: OptimConfig = OptimConfig(),
+        max_env_error_fraction: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
+        failed in the patient or judge (an outage, not bad luck)."""
+        super().__init__()
+        self.save_hyperparameters(redact({k: asdict(v) for k, v in dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim).items()} | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
+        self.policy = Policy(policy)
+        self.patient_config, self.judge_config = patient, judge
+        self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
+        self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
+        self.automatic_optimization = False
+        self.strict_loading = False  # checkpoints hold only the trainable weights
+        self.engine: RolloutEngine | None = None
+        self.last_episodes: list[Episode] = []
+        self.metrics = torch.nn.ModuleDict({stage: DiagnosticMetrics() for stage in ("train", "val", "test")})
+        self._env_seen: dict[str, float] = {}
+
+    # --- set-up -------------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        if self.engine is None:
+            datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+            known = datamodule.all_cases() if hasattr(datamodule, "all_cases") else ()
+            patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, known_cases=known)
+            self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+
+    def teardown(self, stage: str) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        return batch  # a batch is a list of Case records; tensors are built after the rollout
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        params = [p for p in self.policy.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
+        total = max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1) if self._trainer else 1
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self._lr_factor(step, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _lr_factor(self, step: int, total: int) -> float:
+        warmup = self.optim.warmup_steps
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+        if self.optim.schedule == "linear":
+            return 1.0 - progress
+        if self.optim.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 1.0
+
+    # --- the step -----------------------------------------------------------------------------
+    def training_step(self, batch: list[Case], batch_idx: int) -> None:
+        started = time.perf_counter()
+        episodes = self.roll_out(batch, self.rollout_config.group_size, self.rollout_config.temperature)
+        rolled = time.perf_counter()
+        self.score(episodes)
+        advantages, zero_var = self.advantages(episodes)
+        self.check_env_errors(episodes)
+        stats, loss, tokens = self.update(episodes, advantages)
+        updated = time.perf_counter()
+        self.last_episodes = episodes
+        self.log_step(episodes, stats, loss, tokens, zero_var, rolled - started, updated - rolled)
+
+    def roll_out(self, cases: list[Case], group_size: int, temperature: float) -> list[Episode]:
+        seeds = [stable_seed(self.seed, self.global_step, case.id) for case in cases]
+        return self.engine.run(cases, seeds, group_size, temperature)
+
+    def score(self, episodes: list[Episode]) -> None:
+        for e in episodes:
+            if not e.trainable:
+                continue
+            verdict = e.verdict
+            e.parts = {
+                "credit": diagnosis_credit(verdict.credit if verdict else None),
+                "format": format_reward(e.turns_ok),
+                "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
+                "process": verdict.process if verdict and verdict.process is not None else 0.0,
+            }
+            e.reward = total_reward(e.parts, self.reward_weights)
+
+    def advantages(self, episodes: list[Episode]) -> tuple[list[float], float]:
+        """Per-episode advantages and the fraction of groups with no signal."""
+        g = self.rollout_config.group_size
+        rewards = torch.tensor([e.reward for e in episodes]).view(-1, g)  # [B, G]
+        valid = torch.tensor([e.trainable for e in episodes]).view(-1, g)  # [B, G]
+        adv = group_advantages(rewards, valid, self.grpo.scale_rewards)  # [B, G]
+        return adv.flatten().tolist(), float(zero_variance_groups(rewards, valid).float().mean())
+
+    def check_env_errors(self, episodes: list[Episode]) -> None:
+        failed = [e for e in episodes if e.status == "env_error"]
+        if len(failed) > self.max_env_error_fraction * len(episodes):
+            raise RuntimeError(
+                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge this step, more than "
+                f"max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
+            )
+
+    def update(self, episodes: list[Episode], advantages: list[float]) -> tuple[LossStats, float, int]:
+        """GRPO update over the trainable episodes; returns loss statistics, loss, doctor tokens."""
+        chosen = [(e, a) for e, a in zip(episodes, advantages) if e.trainable]
+        if not chosen:
+            return LossStats(), 0.0, 0
+        batch = pack([e for e, _ in chosen], [a for _, a in chosen], self.policy.tokenizer.pad_token_id)
+        budget = self.grpo.token_budget or self.rollout_config.max_turns * self.rollout_config.max_new_tokens
+        normalizer = loss_normalizer(batch.loss_mask, self.grpo.aggregation, budget)
+        # without a KL term an episode with zero advantage adds nothing to the gradient: skip its pass
+        rows = [i for i, a in enumerate(batch.advantages.tolist()) if a != 0 or self.grpo.beta > 0]
+        micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
+        fixed = [self._fixed_log_probs(batch, idx) for idx in micro]
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        stats, total = LossStats(), 0.0
+        for _ in range(self.grpo.mu):
+            optimizer.zero_grad()
+            for idx, (old, ref) in zip(micro, fixed):
+                loss, s = self._micro_loss(batch, idx, old, ref, normalizer)
+                self.manual_backward(loss)
+                stats.add(s)
+                total += float(loss)
+            if micro:
+                self.clip_gradients(optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
+            optimizer.step()
+            scheduler.step()
+        return stats, total / self.grpo.mu, int(batch.loss_mask.sum())
+
+    def _fixed_log_probs(self, batch: PackedBatch, idx: list[int]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
+        t = self.rollout_config.temperature
+        with torch.no_grad():
+            old = self.policy.log_probs(ids, attention, t) if self.grpo.mu > 1 else None
+        ref = self.policy.reference_log_probs(ids, attention, t) if self.grpo.beta > 0 else None
+        return old, ref
+
+    def _micro_loss(self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float) -> tuple[torch.Tensor, LossStats]:
+        ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
+        logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature)  # [n, T-1]
+        return grpo_loss(
+            logp,
+            old if old is not None else logp.detach(),
+            ref,
+            batch.advantages[idx].to(self.device),
+            batch.loss_mask[idx].to(self.device),
+            epsilon_low=self.grpo.epsilon_low,
+            epsilon_high=self.grpo.epsilon_high,
+            beta=self.grpo.beta,
+            aggregation=self.grpo.aggregation,
+            normalizer=normalizer,
+        )
+
+    # --- logging --------------------------------------------------------------------------------
+    def log_step(self, episodes: list[Episode], stats: LossStats, loss: float, tokens: int, zero_var: float, rollout_s: float, update_s: float) -> None:
+        scored = [e for e in episodes if e.trainable]
+        rewards = torch.tensor([e.reward for e in scored]) if scored else torch.zeros(1)
+        values = {
+            "train/reward": float(rewards.mean()),
+            "train/reward_std": float(rewards.std()) if len(scored) > 1 else 0.0,
+            "train/loss": loss,
+            "train/zero_variance_groups": zero_var,
+            "train/doctor_tokens": float(tokens),
+            "train/tokens": float(sum(len(e.token_ids) for e in episodes)),
+            "time/rollout_s": rollout_s,
+            "time/update_s": update_s,
+            **{f"train/{k}": v for k, v in stats.means().items()},
+            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in ("credit", "format", "questions", "process") if scored},
+            **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
+        }
+        values |= self.env_counters()
+        metrics = self.metrics["train"]
+        metrics.reset()
+        metrics.update_from(episodes, self.rollout_config.show_options)
+        values |= metrics.results("train/")
+        self.log_dict(values, on_step=True, batch_size=len(episodes))
+        self.log_dict({"reward": values["train/reward"], "acc": values.get("train/accuracy", 0.0)}, prog_bar=True, logger=False, batch_size=len(episodes))
+
+    def env_counters(self) -> dict[str, float]:
+        """Patient and judge usage and failures: this step's (env/*) and the run's (env_total/*)."""
+        totals: dict[str, float] = {}
+        for name, part in (("patient", self.engine.patient), ("judge", self.engine.judge)):
+            counters = {k: v for k, v in asdict(part.stats).items() if k != "extra"} | part.stats.extra
+            totals |= {f"{name}_{k}": float(v) for k, v in counters.items()}
+        step = {f"env/{k}": v - self._env_seen.get(k, 0.0) for k, v in totals.items()}
+        self._env_seen = totals
+        return step | {f"env_total/{k}": v for k, v in totals.items()}
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def validation_step(self, batch: list[Case], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: list[Case], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _evaluate(self, batch: list[Case], stage: str) -> None:
+        temperature = self.rollout_config.eval_temperature
+        seeds = [stable_seed(self.seed, case.id) for case in batch]
+        episodes = self.engine.run(batch, seeds, 1, temperature)
+        self.score(episodes)
+        self.metrics[stage].update_from(episodes, self.rollout_config.show_options)
+        self.last_episodes = episodes
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
+
+    def _log_eval(self, stage: str) -> None:
+        results = self.metrics[stage].results(f"{stage}/")
+        self.metrics[stage].reset()
+        if results:
+            self.log_dict(results, prog_bar=False, sync_dist=True)
+
+    # --- checkpoints: trainable weights only ---------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trainable = {n for n, p in self.named_parameters() if p.requires_grad}
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if k in trainable}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trainable = {n for n, p in self.named_parameters() if p.requires_grad}
+        missing = sorted(trainable - set(checkpoint["state_dict"]))
+        if missing:
+            raise ValueError(f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?")

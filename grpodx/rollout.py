@@ -1,0 +1,209 @@
+"""Episodes and the turn loop: one batched doctor generate per turn, patients concurrently.
+
+1. Every episode starts from the system prompt and the patient's opening (one opening per
+   group: the G attempts share the case and the patient's seed).
+2. Each turn, every still-active episode generates in one batched call; the sampled ids are
+   appended as they are and marked as doctor tokens.
+3. A visible `DIAGNOSIS:` line ends the episode; otherwise the patient answers (all active
+   episodes concurrently) and its reply is appended as the chat template's delta. The last
+   allowed turn carries the note that the doctor must diagnose now.
+4. Diagnosed episodes are judged concurrently. A patient or judge failure makes the episode
+   `env_error`; a context that cannot fit another turn makes it `truncated`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from grpodx.cases.schema import Case
+from grpodx.dialogue import ChatTokens, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
+from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
+from grpodx.policy import Policy
+
+STATUSES = ("diagnosed", "out_of_turns", "truncated", "env_error")
+
+
+@dataclass
+class RolloutConfig:
+    group_size: int = 8
+    """Attempts per case; advantages compare them."""
+    max_turns: int = 5
+    """Doctor turns per episode, the diagnosis included."""
+    max_new_tokens: int = 256
+    """Token budget of one doctor turn."""
+    temperature: float = 1.0
+    top_p: float = 1.0
+    eval_temperature: float = 0.0
+    """Sampling temperature for validate/test; 0 is greedy."""
+    show_options: bool = False
+    """Multiple-choice mode: show a case's answer options to the doctor."""
+
+    def __post_init__(self) -> None:
+        if self.group_size < 2:
+            raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
+        if self.max_turns < 1 or self.max_new_tokens < 1:
+            raise ValueError("rollout.max_turns and rollout.max_new_tokens must be >= 1")
+
+
+@dataclass
+class Episode:
+    """One doctor-patient conversation and everything needed to train on it."""
+
+    case: Case
+    group: int
+    seed: int
+    messages: list[dict[str, str]]
+    """The doctor's view in chat-template roles, its reasoning included."""
+    dialogue: list[Message] = field(default_factory=list)
+    """The patient's view: visible text only."""
+    token_ids: list[int] = field(default_factory=list)
+    doctor_mask: list[int] = field(default_factory=list)
+    turns_ok: list[bool] = field(default_factory=list)
+    diagnosis: str | None = None
+    differential: tuple[str, ...] = ()
+    status: str = "active"
+    error: str = ""
+    verdict: Verdict | None = None
+    reward: float = 0.0
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def turns(self) -> int:
+        return len(self.turns_ok)
+
+    @property
+    def trainable(self) -> bool:
+        return self.status in ("diagnosed", "out_of_turns")
+
+    def append(self, ids: list[int], doctor: bool) -> None:
+        self.token_ids.extend(ids)
+        self.doctor_mask.extend([int(doctor)] * len(ids))
+
+    def transcript(self) -> str:
+        """Markdown for TensorBoard: the whole conversation, reasoning included."""
+        lines = [f"**case** {self.case.id} — truth: {self.case.diagnosis} — status: {self.status}", ""]
+        for message in self.messages[1:]:
+            who = {"user": "patient", "assistant": "doctor"}.get(message["role"], message["role"])
+            lines.append(f"**{who}:** {message['content']}  ")
+        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
+        lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
+        return "\n".join(lines)
+
+
+class RolloutEngine:
+    """Runs groups of episodes against the patient and judge on its own event loop."""
+
+    def __init__(self, policy: Policy, patient: Patient, judge: Judge, config: RolloutConfig) -> None:
+        self.policy, self.patient, self.judge, self.config = policy, patient, judge, config
+        self.chat = ChatTokens(policy.tokenizer, policy.stop_ids)
+        self.loop = asyncio.new_event_loop()
+
+    def close(self) -> None:
+        self.loop.close()
+
+    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
+        """`group_size` episodes of each case, in order; episode.group is the case's index."""
+        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature))
+
+    async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
+        episodes = await self._open(cases, seeds, group_size)
+        for turn in range(1, self.config.max_turns + 1):
+            active = [e for e in episodes if e.status == "active" and self._fits(e)]
+            if not active:
+                break
+            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p)
+            for episode, ids in zip(active, samples):
+                self._doctor_turn(episode, ids, last=turn == self.config.max_turns)
+            last_next = turn + 1 == self.config.max_turns
+            await asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active"))
+        await asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed"))
+        return episodes
+
+    async def _open(self, cases: list[Case], seeds: list[int], group_size: int) -> list[Episode]:
+        openings = await asyncio.gather(*(self.patient.opening(c, s) for c, s in zip(cases, seeds)), return_exceptions=True)
+        episodes = []
+        for group, (case, seed, opening) in enumerate(zip(cases, seeds, openings)):
+            for _ in range(group_size):
+                episode = Episode(case=case, group=group, seed=seed, messages=[])
+                if isinstance(opening, BaseException):
+                    self._fail(episode, opening)
+                else:
+                    text = patient_message(opening_message(opening, case, self.config.show_options), self.config.max_turns == 1)
+                    episode.messages = [{"role": "system", "content": system_prompt(self.config.max_turns)}, {"role": "user", "content": text}]
+                    episode.dialogue = [{"role": "patient", "content": opening}]
+                    episode.append(self.chat.prompt_ids(episode.messages), doctor=False)
+                episodes.append(episode)
+        return episodes
+
+    def _fits(self, episode: Episode) -> bool:
+        if len(episode.token_ids) + self.config.max_new_tokens <= self.policy.config.max_seq_len:
+            return True
+        episode.status = "truncated"
+        return False
+
+    def _doctor_turn(self, episode: Episode, ids: list[int], last: bool) -> None:
+        episode.append(ids, doctor=True)
+        ended = bool(ids) and ids[-1] in self.policy.stop_ids
+        text = self.policy.tokenizer.decode(ids[:-1] if ended else ids)
+        turn = read_doctor_turn(text)
+        episode.turns_ok.append(turn.format_ok and ended)
+        episode.messages.append({"role": "assistant", "content": text})
+        episode.dialogue.append({"role": "doctor", "content": turn.visible})
+        if turn.diagnosis is not None:
+            episode.diagnosis = resolve_option(turn.diagnosis, episode.case.options) if self.config.show_options else turn.diagnosis
+            episode.differential = turn.differential
+            episode.status = "diagnosed"
+        elif last:
+            episode.status = "out_of_turns"
+
+    async def _patient_turn(self, episode: Episode, sampled: list[int], last_next: bool) -> None:
+        try:
+            reply = await self.patient.reply(episode.case, episode.dialogue, episode.seed)
+        except EnvError as error:
+            self._fail(episode, error)
+            return
+        ended = bool(sampled) and sampled[-1] in self.policy.stop_ids
+        shown = patient_message(reply, last_next)
+        before, doctor_text = episode.messages[:-1], episode.messages[-1]["content"]
+        episode.append(self.chat.patient_delta(before, doctor_text, ended, shown), doctor=False)
+        episode.messages.append({"role": "user", "content": shown})
+        episode.dialogue.append({"role": "patient", "content": reply})
+
+    async def _judge(self, episode: Episode) -> None:
+        try:
+            episode.verdict = await self.judge.score(episode.case, episode.diagnosis or "", list(episode.differential), episode.dialogue)
+        except EnvError as error:
+            self._fail(episode, error)
+
+    @staticmethod
+    def _fail(episode: Episode, error: BaseException) -> None:
+        if not isinstance(error, EnvError):
+            raise error
+        episode.status, episode.error = "env_error", str(error)
+
+
+@dataclass
+class PackedBatch:
+    """Right-padded token sequences of the trained episodes, ready for the loss."""
+
+    input_ids: Tensor  # [N, T]
+    attention_mask: Tensor  # [N, T]
+    loss_mask: Tensor  # [N, T-1]: 1 where the next token was sampled by the doctor
+    advantages: Tensor  # [N]
+
+
+def pack(episodes: list[Episode], advantages: list[float], pad_id: int) -> PackedBatch:
+    width = max(len(e.token_ids) for e in episodes)
+    ids = torch.full((len(episodes), width), pad_id, dtype=torch.long)
+    attention = torch.zeros_like(ids)
+    doctor = torch.zeros_like(ids)
+    for row, episode in enumerate(episodes):
+        n = len(episode.token_ids)
+        ids[row, :n] = torch.tensor(episode.token_ids)
+        attention[row, :n] = 1
+        doctor[row, :n] = torch.tensor(episode.doctor_mask)
+    return PackedBatch(ids, attention, doctor[:, 1:].clone(), torch.tensor(advantages, dtype=torch.float32))
