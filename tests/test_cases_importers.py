@@ -42,6 +42,9 @@ def test_agentclinic_without_test_results_and_with_list_findings():
     assert "Neck: Tender anterior cervical lymph nodes; No stiffness" in {f.text for f in strep.facts}
     assert {f.text for f in aaa.facts_of("family", "medication")} == {"Brother had an aneurysm repaired.", "Ramipril 5 mg daily."}
     assert "Laboratory, lactate: 4.1 mmol/L" in {f.text for f in aaa.facts_of("test")}
+    assert (aaa.age, aaa.sex) == (68, "male")  # "Age: 68; Sex: Male"
+    travel = next(f for f in aaa.facts if f.text == "Travel history: No recent travel.")  # a field outside the usual set
+    assert travel.kind == "social" and "trave" in travel.ask
 
 
 def test_agentclinic_bad_records_fail_or_are_reported():

@@ -79,7 +79,8 @@ def parse_age(text: str) -> int | None:
     """'22 years', '30-year-old', '15 months' (-> 1), '3 days' (-> 0); None when no age is given."""
     match = re.search(r"(\d+)\s*[- ]?\s*(year|yr|month|week|day)", text, re.I)
     if not match:
-        return None
+        bare = re.search(r"\bage\D{0,3}(\d{1,3})\b", text, re.I)  # "Age: 45"
+        return int(bare.group(1)) if bare else None
     number, unit = int(match.group(1)), match.group(2).lower()
     return number if unit in ("year", "yr") else number // 12 if unit == "month" else 0
 
