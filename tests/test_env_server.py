@@ -7,7 +7,7 @@ import asyncio
 import litellm
 import pytest
 
-from tests.openai_server import FakeOpenAIServer, Reply
+from openai_server import FakeOpenAIServer, Reply
 
 
 def _ask(server: FakeOpenAIServer, text: str = "hello") -> litellm.ModelResponse:

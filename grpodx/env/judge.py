@@ -23,14 +23,21 @@ from grpodx.env.rubric import DiagnosisIndex, Truth, rank
 class LiteLLMJudge(Judge):
     def __init__(self, config: JudgeConfig, index: DiagnosisIndex) -> None:
         self.config = config
-        self.stats = EnvStats()
         self._index = index
-        self._caller = ModelCaller(config, self.stats)
+        self._caller = ModelCaller(config, EnvStats())
         fallback = JudgeConfig(model=RUBRIC_JUDGE, max_concurrency=config.max_concurrency, num_retries=0)
         self._rubric = ModelCaller(fallback, EnvStats())  # its own stats: no double counting
 
     def __repr__(self) -> str:
         return f"LiteLLMJudge({self.config!r})"
+
+    @property
+    def stats(self) -> EnvStats:  # type: ignore[override]
+        return self._caller.stats
+
+    @stats.setter
+    def stats(self, value: EnvStats) -> None:  # a caller may swap in fresh counters each step
+        self._caller.stats = value
 
     async def score(self, case: Case, diagnosis: str, differential: list[str], dialogue: list[Message] | None = None) -> Verdict:
         truth = Truth.from_case(case)

@@ -32,8 +32,15 @@ class LiteLLMPatient(Patient):
 
     def __init__(self, config: PatientConfig) -> None:
         self.config = config
-        self.stats = EnvStats()
-        self._caller = ModelCaller(config, self.stats)
+        self._caller = ModelCaller(config, EnvStats())
+
+    @property
+    def stats(self) -> EnvStats:  # type: ignore[override]
+        return self._caller.stats
+
+    @stats.setter
+    def stats(self, value: EnvStats) -> None:  # a caller may swap in fresh counters each step
+        self._caller.stats = value
 
     def __repr__(self) -> str:
         return f"LiteLLMPatient({self.config!r})"

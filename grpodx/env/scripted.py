@@ -3,8 +3,8 @@
 How a question finds its facts, in order:
 1. Cues. A fact's `ask` cue matches at the start of a word of the normalised question
    ("radiat" matches "radiating"; multi-word cues match as phrases). Every matched fact that
-   covers a part of the question no earlier fact covered is answered (at most `MAX_FACTS`), so
-   "Do you smoke or drink?" gets both the smoking and the alcohol fact.
+   covers a meaningful word of the question no earlier fact covered is answered (at most
+   `MAX_FACTS`), so "Do you smoke or drink?" gets both the smoking and the alcohol fact.
 2. Onset-style questions ("When did it start?") fall back to the chief complaint.
 3. Overlap. When no cue matches (imported cases often have none), facts are ranked by the
    content words they share with the question, rarer words weighing more; an examination or
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
-from grpodx.env.text import content_stems, cue_spans, normalise
+from grpodx.env.text import STOPWORDS, content_stems, cue_spans, normalise
 
 MAX_FACTS = 3
 
@@ -39,6 +39,10 @@ MEASUREMENT_CUES = (
     "blood work", "bloodwork", "bloods", "labs", "laboratory", "lab test", "lab work", "result",
     "level", "culture", "swab", "urinalysis", "urine sample", "biopsy", "imaging", "run a", "run some",
     "send", "obtain", "perform", "draw", "saturation", "oximet", "reflex", "fundoscop", "otoscop",
+    "press on", "feel your", "blood count", "full blood", "blood test", "blood gas", "panel",
+    "studies", "lumbar puncture", "spinal tap", "aspirat", "angiogra", "endoscop", "colonoscop",
+    "dipstick", "smear", "serology", "i d like", "i would like", "we need", "we should", "let s get",
+    "let s do", "let s run", "let s check", "get a", "get an", "do a", "do an",
 )
 """Words of a doctor who examines or orders: only then are exam and test facts revealed."""
 
@@ -112,13 +116,25 @@ def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
         if spans:
             measured_first = 0 if measuring and fact.kind in MEASURED_KINDS else 1
             scored.append((measured_first, -len(spans), position, fact, spans))
-    chosen: list[Fact] = []
+    chosen: list[tuple[int, Fact]] = []
     covered: set[int] = set()
     for *_, fact, spans in sorted(scored, key=lambda item: item[:3]):
-        if not spans <= covered and len(chosen) < MAX_FACTS:
-            chosen.append(fact)
+        new = spans - covered
+        # A second or third fact must answer a meaningful word: "take a deep breath" asks
+        # about breathing, not about the medication fact whose cue is "take".
+        if new and len(chosen) < MAX_FACTS and (not chosen or _meaningful(question, new)):
+            chosen.append((min(spans), fact))
             covered |= spans
-    return chosen
+    return [fact for _, fact in sorted(chosen, key=lambda item: item[0])]  # in the question's order
+
+
+def _meaningful(question: str, positions: set[int]) -> bool:
+    start = 0
+    for word in question.split(" "):
+        if positions & set(range(start, start + len(word))) and word not in STOPWORDS:
+            return True
+        start += len(word) + 1
+    return False
 
 
 def _by_overlap(question: str, facts: list[Fact]) -> list[Fact]:

@@ -15,7 +15,7 @@ STOPWORDS = frozenset(
     something than that the their them then there these they this those to too under up very was
     we were what when where which while who why will with would yes you your yours yourself
     feel feeling felt noticed notice notic experienced experience tell let know think thing things
-    describe problem problems any other kind sort anyone""".split()
+    describe problem problems any other kind sort anyone take taking took look looking""".split()
 )
 """Words that say nothing about which fact a question is after (used by the overlap fallback)."""
 

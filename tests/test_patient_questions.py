@@ -1,0 +1,272 @@
+"""Quality bar for the scripted patient: real doctor questions get the fact-grounded answer.
+
+Each question is phrased the way a doctor model really asks, and names the fact that should
+answer it (a phrase from that fact's text), or NOT_SURE for what the case does not say, or
+NO_RESULT for an order the case has no result for. At least 90% must come out right. The cases
+are written like bank templates (cues as a bank author writes them); the last one is an
+imported case with no cues at all, answered by word overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from grpodx.cases.bank import builtin_templates
+from grpodx.cases.schema import Case, Fact
+from grpodx.env import PatientConfig, build_patient
+from grpodx.env.scripted import NO_RESULT, NOT_SURE, PatientSheet, answer
+
+S, N, H, M, SO, FA, E, T = "symptom", "negative", "history", "medication", "social", "family", "exam", "test"
+
+
+def _case(id: str, dx: str, cc: str, facts: list[tuple[str, str, str]]) -> Case:
+    """facts: (kind, text, cues separated by '|'); an empty cue string means no cues."""
+    made = tuple(Fact(kind, text, tuple(c for c in cues.split("|") if c)) for kind, text, cues in facts)
+    return Case(id, dx, (), "R69", "other", 40, "female", cc, made)
+
+
+def _bank_case() -> Case:
+    t = next(t for t in builtin_templates() if t.diagnosis == "Acute myocardial infarction")
+    facts = tuple(Fact(f.kind, f.text[0], f.ask) for f in t.facts)
+    return Case("mi", t.diagnosis, t.aliases, t.icd10, t.body_system, 61, "male", t.chief_complaint[0], facts)
+
+
+CASES = {c.id: c for c in [
+    _bank_case(),
+    _case("pneumonia", "Community-acquired pneumonia", "I've had a bad cough and fever for four days.", [
+        (S, "I'm coughing up thick yellow-green phlegm.", "phlegm|sputum|mucus|coughing up|productive"),
+        (S, "It hurts on the right side of my chest when I breathe in deeply.", "chest pain|breathe in|deep breath|pleurit|hurt"),
+        (S, "I get short of breath walking up the stairs.", "short of breath|breathless|breath|dyspn"),
+        (N, "No, I haven't coughed up any blood.", "blood|haemoptysis|hemoptysis"),
+        (N, "No, I haven't travelled anywhere recently.", "travel|abroad|trip"),
+        (H, "I'm usually healthy, nothing major.", "medical history|conditions|health problems|past"),
+        (SO, "I smoke about ten cigarettes a day.", "smok|cigarette|tobacco"),
+        (E, "Temp 38.9 C, RR 24/min, SpO2 92% on air; bronchial breathing and crackles at the right base.", "examin|vital|listen|chest|lungs|temperature|auscultat"),
+        (T, "Chest X-ray: right lower lobe consolidation.", "x ray|xray|chest film|radiograph|imaging"),
+        (T, "CRP 180 mg/L, WBC 16 x10^9/L.", "blood test|crp|white cell|wbc|blood count|cbc|inflammatory"),
+    ]),
+    _case("appendicitis", "Acute appendicitis", "My tummy has been hurting since last night and it's getting worse.", [
+        (S, "It started around my belly button and then moved to the lower right side.", "where|locat|move|started|begin|point"),
+        (S, "I've lost my appetite and I threw up once.", "appetite|eat|hungry|vomit|throw up|threw up|sick|nause"),
+        (S, "It hurts more when I walk or cough.", "walk|cough|move|bump|worse"),
+        (N, "No, my bowels have been normal, no diarrhoea.", "diarrh|bowel|stool|poo|constipat"),
+        (N, "No, no burning when I pee.", "urin|pee|burning|wee"),
+        (N, "No, my period is regular and I'm not pregnant.", "period|menstru|pregnan|lmp"),
+        (M, "I took some paracetamol this morning.", "medication|medicine|painkiller|pills|take|taking"),
+        (E, "Temp 37.9 C; tender in the right lower quadrant with guarding and rebound.", "examin|vital|abdomen|belly|tummy|press|palpat|temperature"),
+        (T, "WBC 14.2 x10^9/L with neutrophilia; urine dipstick negative.", "blood test|wbc|white cell|blood count|cbc|urine|dipstick"),
+        (T, "Ultrasound: non-compressible tubular structure, 9 mm, in the right iliac fossa.", "ultrasound|scan|imaging|ct"),
+    ]),
+    _case("migraine", "Migraine with aura", "I've got a terrible throbbing headache on one side.", [
+        (S, "Before it started I saw zigzag flashing lights for about twenty minutes.", "vision|see|visual|lights|aura|eyes|sight"),
+        (S, "Light and noise make it much worse.", "light|noise|sound|photophob"),
+        (S, "I feel sick with it.", "nause|sick|vomit"),
+        (H, "I've had headaches like this a few times a year since I was a teenager.", "before|previous|similar|history|past|used to"),
+        (N, "No, I haven't had a fever or a stiff neck.", "fever|stiff neck|neck|temperature"),
+        (N, "No, no weakness or numbness.", "weak|numb|tingl|arm|leg"),
+        (M, "I take the combined pill.", "medication|medicine|pills|contracept|take"),
+        (FA, "My mother gets bad headaches too.", "family|mother|father|parent|relatives|run in"),
+        (E, "Neurological examination normal; no neck stiffness; fundi normal.", "examin|neuro|reflex|neck|fundoscop|eyes"),
+        (T, "CT head: no abnormality.", "ct|scan|imaging|brain"),
+    ]),
+    _case("pyelonephritis", "Acute pyelonephritis", "I've had a high fever and pain in my back on the right.", [
+        (S, "It burns when I pass urine and I'm going all the time.", "urin|pee|burn|frequen|wee|water"),
+        (S, "I've had shaking chills.", "chill|rigor|shiver|shak"),
+        (S, "I've vomited twice today.", "vomit|nause|sick|throw"),
+        (N, "No, I haven't seen any blood in my urine.", "blood|haematuria|hematuria"),
+        (N, "No, no vaginal discharge.", "discharge|vagina"),
+        (H, "I had a bladder infection last year.", "before|previous|history|past|infection"),
+        (SO, "I don't smoke and I drink only at weekends.", "smok|alcohol|drink"),
+        (E, "Temp 39.4 C, HR 112/min; right costovertebral angle tenderness.", "examin|vital|temperature|back|flank|tender|pulse"),
+        (T, "Urinalysis: nitrites positive, leukocytes +++.", "urine test|urinalysis|dipstick|urine sample|urine"),
+        (T, "Urine culture: E. coli >10^5 CFU/mL.", "culture"),
+    ]),
+    _case("dka", "Diabetic ketoacidosis", "I've been vomiting and I feel awful, really weak.", [
+        (S, "I'm so thirsty and I've been peeing loads.", "thirst|drink|urin|pee|wee"),
+        (S, "I've lost weight over the last few weeks without trying.", "weight"),
+        (S, "My stomach hurts all over.", "stomach|tummy|abdom|belly"),
+        (N, "No, I haven't had diarrhoea.", "diarrh|bowel|stool"),
+        (H, "I have type 1 diabetes.", "medical history|conditions|health problems|diabet|sugar"),
+        (M, "I use insulin but I ran out three days ago.", "medication|medicine|insulin|take|pills"),
+        (SO, "I'm a student, I don't smoke.", "smok|work|job|student"),
+        (E, "HR 124/min, RR 30/min deep sighing breaths, dry mucous membranes, fruity breath.", "examin|vital|pulse|breath|hydrat"),
+        (T, "Capillary glucose 28 mmol/L; blood ketones 5.8 mmol/L.", "glucose|sugar level|ketone|fingerprick|finger prick"),
+        (T, "Venous blood gas: pH 7.08, bicarbonate 8 mmol/L.", "blood gas|vbg|abg|ph|bicarb"),
+    ]),
+    _case("pe", "Pulmonary embolism", "I suddenly got short of breath this afternoon.", [
+        (S, "There's a sharp pain on the left side of my chest when I breathe in.", "chest|pain|breathe in|pleurit"),
+        (S, "My left calf has been swollen and sore for a few days.", "leg|calf|swell|swollen"),
+        (N, "No, I haven't had a cough or a fever.", "cough|fever|temperature"),
+        (H, "I had knee surgery two weeks ago.", "surgery|operation|hospital|recent|immobil|medical history"),
+        (M, "I'm on the contraceptive pill.", "medication|medicine|pill|contracept|hormone|take"),
+        (SO, "I don't smoke.", "smok|cigarette"),
+        (FA, "My sister had a blood clot in her leg.", "family|mother|father|sister|brother|clot"),
+        (E, "HR 118/min, RR 26/min, SpO2 89% on air; lungs clear; left calf swollen and tender.", "examin|vital|pulse|oxygen|saturation|listen|lungs"),
+        (T, "D-dimer 4,200 ng/mL (raised).", "d dimer|dimer|clotting|blood test"),
+        (T, "CT pulmonary angiogram: filling defect in the left lower lobe artery.", "ct|ctpa|angiogra|scan"),
+    ]),
+    _case("gout", "Gout", "My big toe suddenly became red, swollen and extremely painful overnight.", [
+        (S, "Even the bedsheet touching it is unbearable.", "touch|sheet|pain|severe|bad"),
+        (N, "No, I haven't injured it.", "injur|trauma|hurt it|knock|fall"),
+        (N, "No, no fever.", "fever|temperature|chills"),
+        (H, "I had something similar in my ankle last year.", "before|previous|similar|happened"),
+        (M, "I take a water pill for my blood pressure.", "medication|medicine|pills|diuretic|water pill|take"),
+        (SO, "I drink about four beers most nights.", "alcohol|drink|beer|wine"),
+        (E, "First MTP joint of the right foot hot, red, swollen and exquisitely tender.", "examin|look at|foot|toe|joint"),
+        (T, "Serum urate 0.58 mmol/L (raised).", "urate|uric|blood test"),
+        (T, "Joint aspirate: negatively birefringent needle-shaped crystals.", "aspirat|fluid|joint tap|crystal|needle"),
+    ]),
+    _case("cholecystitis", "Acute cholecystitis", "I've got a constant pain under my right ribs since yesterday.", [
+        (S, "It goes through to my right shoulder blade.", "radiat|spread|go anywhere|shoulder|back|travel"),
+        (S, "It started after a big fatty meal.", "eat|meal|food|fatty|trigger"),
+        (S, "I feel sick and I've vomited.", "nause|sick|vomit"),
+        (N, "No, my skin and eyes haven't gone yellow.", "yellow|jaundic|eyes|skin"),
+        (N, "No, my urine and stools look normal.", "urine|stool|poo|dark"),
+        (H, "I've had shorter attacks of this pain after meals before.", "before|previous|similar|history|past"),
+        (E, "Temp 38.2 C; tender right upper quadrant, Murphy's sign positive.", "examin|vital|abdomen|belly|press|palpat|temperature"),
+        (T, "Ultrasound: thick-walled gallbladder with stones and pericholecystic fluid.", "ultrasound|scan|imaging"),
+        (T, "WBC 15 x10^9/L; bilirubin and ALP normal.", "blood test|wbc|white cell|liver|lft|bilirubin"),
+    ]),
+    _case("anaemia", "Iron deficiency anaemia", "I've been feeling tired all the time for a couple of months.", [
+        (S, "I get breathless going up stairs.", "breath|stairs|exercise|exert"),
+        (S, "My periods have been very heavy lately.", "period|menstru|bleed"),
+        (S, "People say I look pale.", "pale|colour|color"),
+        (N, "No, my stools are a normal colour, no black stools.", "stool|poo|black|bowel|blood"),
+        (N, "No, I haven't lost any weight.", "weight"),
+        (SO, "I'm vegetarian.", "diet|eat|food|meat|vegetarian"),
+        (M, "I'm not taking any medicines.", "medication|medicine|pills|supplement|take"),
+        (E, "Pale conjunctivae; HR 98/min; spoon-shaped nails.", "examin|vital|look at|eyes|nails|pulse"),
+        (T, "Hb 86 g/L, MCV 68 fL, ferritin 5 ug/L.", "blood test|blood count|cbc|fbc|haemoglobin|hemoglobin|iron|ferritin"),
+    ]),
+    _case("meningitis-imported", "Bacterial meningitis", "I have a really bad headache and I can't stand the light.", [
+        (S, "My neck is very stiff and hurts to bend.", ""),
+        (S, "I have had a high fever since this morning.", ""),
+        (S, "I have been vomiting.", ""),
+        (N, "I have not noticed any rash.", ""),
+        (SO, "I live in a university dormitory.", ""),
+        (E, "Temperature 39.5 C, heart rate 120; positive Kernig sign.", ""),
+        (T, "Lumbar puncture: turbid CSF, neutrophils 2,400, glucose low.", ""),
+    ]),
+]}
+
+QUESTIONS: list[tuple[str, str, str]] = [
+    ("mi", "Does the pain go anywhere else, like your arm or jaw?", "left arm"),
+    ("mi", "Have you had any fevers or chills?", "haven't had a fever"),
+    ("mi", "Do you smoke?", "pack a day"),
+    ("mi", "What medications are you currently taking?", "amlodipine"),
+    ("mi", "Does anyone in your family have heart problems?", "father"),
+    ("mi", "Have you been sweating or feeling nauseous?", "sweating"),
+    ("mi", "I'd like to get an ECG.", "ST elevation"),
+    ("mi", "Have you ever had a cough?", NOT_SURE),
+    ("pneumonia", "Are you bringing up any phlegm when you cough?", "yellow-green"),
+    ("pneumonia", "Does it hurt when you take a deep breath?", "right side"),
+    ("pneumonia", "Have you coughed up any blood?", "any blood"),
+    ("pneumonia", "Have you travelled anywhere recently?", "travelled"),
+    ("pneumonia", "Let me listen to your chest.", "crackles"),
+    ("pneumonia", "I'd like to order a chest X-ray.", "consolidation"),
+    ("pneumonia", "Any pets at home?", NOT_SURE),
+    ("appendicitis", "Where exactly did the pain start?", "belly button"),
+    ("appendicitis", "Have you had any nausea or vomiting?", "threw up"),
+    ("appendicitis", "Any diarrhoea or constipation?", "bowels"),
+    ("appendicitis", "Any burning when you urinate?", "burning"),
+    ("appendicitis", "When was your last menstrual period? Could you be pregnant?", "not pregnant"),
+    ("appendicitis", "I'm going to press on your abdomen, tell me where it hurts.", "right lower quadrant"),
+    ("appendicitis", "Let's check a full blood count and a urine dipstick.", "neutrophilia"),
+    ("migraine", "Did you notice any changes in your vision before the headache?", "zigzag"),
+    ("migraine", "Does light or noise bother you?", "noise"),
+    ("migraine", "Have you had headaches like this before?", "teenager"),
+    ("migraine", "Any fever or neck stiffness?", "stiff neck"),
+    ("migraine", "Any weakness or numbness in your arms or legs?", "numbness"),
+    ("migraine", "Does anyone in your family get migraines?", "mother"),
+    ("migraine", "Let me do a neurological examination.", "Neurological examination normal"),
+    ("migraine", "Have you had a head injury recently?", NOT_SURE),
+    ("pyelonephritis", "Any pain or burning when you pass urine?", "burns"),
+    ("pyelonephritis", "Have you had any chills or shaking?", "shaking chills"),
+    ("pyelonephritis", "Have you noticed blood in your urine?", "blood in my urine"),
+    ("pyelonephritis", "Have you had any infections like this before?", "bladder infection"),
+    ("pyelonephritis", "Do you smoke or drink?", "weekends"),
+    ("pyelonephritis", "Can I examine your back and take your temperature?", "costovertebral"),
+    ("pyelonephritis", "We'll send a urine sample for urinalysis.", "nitrites"),
+    ("dka", "Have you been unusually thirsty or urinating more than usual?", "thirsty"),
+    ("dka", "Have you lost any weight recently?", "lost weight"),
+    ("dka", "Do you have any medical conditions such as diabetes?", "type 1 diabetes"),
+    ("dka", "Are you taking any medication, like insulin?", "ran out"),
+    ("dka", "Let me check your blood sugar with a finger prick.", "glucose 28"),
+    ("dka", "I'd like a venous blood gas.", "pH 7.08"),
+    ("dka", "Do you have a headache?", NOT_SURE),
+    ("pe", "Do you have any chest pain?", "sharp pain"),
+    ("pe", "Have you noticed any swelling in your legs?", "calf"),
+    ("pe", "Have you had any recent surgery or long periods of immobility?", "knee surgery"),
+    ("pe", "Are you on any hormonal contraception?", "contraceptive pill"),
+    ("pe", "Is there any family history of blood clots?", "sister"),
+    ("pe", "Any cough or fever?", "cough or a fever"),
+    ("pe", "Let me check your oxygen saturation and pulse.", "SpO2 89%"),
+    ("pe", "Let's get a CT pulmonary angiogram.", "filling defect"),
+    ("gout", "Did you injure your toe at all?", "injured"),
+    ("gout", "Has this ever happened before?", "ankle"),
+    ("gout", "How much alcohol do you drink?", "four beers"),
+    ("gout", "What medications do you take?", "water pill"),
+    ("gout", "Can I take a look at your foot?", "MTP joint"),
+    ("gout", "We should check your uric acid level.", "urate"),
+    ("cholecystitis", "Does the pain radiate anywhere?", "shoulder blade"),
+    ("cholecystitis", "Was it brought on by eating?", "fatty meal"),
+    ("cholecystitis", "Have you noticed any yellowing of your skin or eyes?", "yellow"),
+    ("cholecystitis", "Any change in the colour of your urine or stools?", "stools look normal"),
+    ("cholecystitis", "Let me examine your abdomen.", "Murphy"),
+    ("cholecystitis", "I'm going to order an abdominal ultrasound.", "gallbladder"),
+    ("anaemia", "Do you get short of breath?", "breathless"),
+    ("anaemia", "Are your periods heavy?", "heavy"),
+    ("anaemia", "Have you noticed any blood in your stool or black stools?", "black stools"),
+    ("anaemia", "What is your diet like? Do you eat meat?", "vegetarian"),
+    ("anaemia", "Are you taking any supplements?", "not taking any"),
+    ("anaemia", "Let's do a full blood count and iron studies.", "ferritin"),
+    ("anaemia", "Have you been feeling anxious or low?", NOT_SURE),
+    ("meningitis-imported", "Is your neck stiff?", "neck is very stiff"),
+    ("meningitis-imported", "Have you had a fever?", "high fever"),
+    ("meningitis-imported", "Have you noticed any rash on your skin?", "rash"),
+    ("meningitis-imported", "Have you been vomiting?", "vomiting"),
+    ("meningitis-imported", "Where do you live? In a dormitory?", "dormitory"),
+    ("meningitis-imported", "Let me check your temperature and heart rate.", "Kernig"),
+    ("meningitis-imported", "We need to do a lumbar puncture.", "turbid CSF"),
+    ("meningitis-imported", "Do you take any regular medicines?", NOT_SURE),
+]
+
+
+def _grounded(case: Case, question: str, expected: str) -> bool:
+    reply = answer(PatientSheet.from_case(case), question, seed=0)
+    if expected is NOT_SURE:
+        return reply in NOT_SURE
+    if expected is NO_RESULT:
+        return reply in NO_RESULT
+    return expected.lower() in reply.lower()
+
+
+def test_question_set_is_big_and_varied_enough() -> None:
+    assert len(QUESTIONS) >= 60
+    assert len({case_id for case_id, _, _ in QUESTIONS}) >= 10
+
+
+def test_at_least_90_percent_of_questions_get_the_grounded_answer() -> None:
+    misses = [(c, q, e if isinstance(e, str) else "not sure") for c, q, e in QUESTIONS if not _grounded(CASES[c], q, e)]
+    rate = 1 - len(misses) / len(QUESTIONS)
+    assert rate >= 0.9, f"{rate:.0%} grounded; misses: {misses}"
+
+
+def test_exam_and_test_findings_need_an_examination_or_order() -> None:
+    case = CASES["pneumonia"]
+    sheet = PatientSheet.from_case(case)
+    assert "crackles" not in answer(sheet, "How are your lungs?", 0)
+    assert "crackles" in answer(sheet, "Let me examine your lungs.", 0)
+    assert "CRP" not in answer(sheet, "Have you had any blood problems?", 0)
+
+
+def test_the_question_set_runs_through_litellm_too() -> None:
+    """The same answers come back through build_patient's LiteLLM path (grpodx/scripted-patient)."""
+    patient = build_patient(PatientConfig())
+    case = CASES["gout"]
+
+    async def ask(question: str) -> str:
+        return await patient.reply(case, [{"role": "patient", "content": "..."}, {"role": "doctor", "content": question}], 0)
+
+    assert "four beers" in asyncio.run(ask("How much alcohol do you drink?"))
+    assert patient.stats.calls == 1 and patient.stats.failures == 0
