@@ -90,7 +90,7 @@ class DoctorGRPO(L.LightningModule):
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self.engine: RolloutEngine | None = None
         self.last_episodes: list[Episode] = []
-        self.metrics = torch.nn.ModuleDict({stage: DiagnosticMetrics() for stage in ("train", "val", "test")})
+        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics() for stage in ("train", "val", "test")})
         self._env_seen: dict[str, float] = {}
 
     # --- set-up -------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class DoctorGRPO(L.LightningModule):
                 loss, s = self._micro_loss(batch, idx, old, ref, normalizer)
                 self.manual_backward(loss)
                 stats.add(s)
-                total += float(loss)
+                total += float(loss.detach())
             if micro:
                 self.clip_gradients(optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
@@ -242,7 +242,7 @@ class DoctorGRPO(L.LightningModule):
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()
-        metrics = self.metrics["train"]
+        metrics = self.metrics["train_"]
         metrics.reset()
         metrics.update_from(episodes, self.rollout_config.show_options)
         values |= metrics.results("train/")
@@ -271,7 +271,7 @@ class DoctorGRPO(L.LightningModule):
         seeds = [stable_seed(self.seed, case.id) for case in batch]
         episodes = self.engine.run(batch, seeds, 1, temperature)
         self.score(episodes)
-        self.metrics[stage].update_from(episodes, self.rollout_config.show_options)
+        self.metrics[f"{stage}_"].update_from(episodes, self.rollout_config.show_options)
         self.last_episodes = episodes
 
     def on_validation_epoch_end(self) -> None:
@@ -281,8 +281,8 @@ class DoctorGRPO(L.LightningModule):
         self._log_eval("test")
 
     def _log_eval(self, stage: str) -> None:
-        results = self.metrics[stage].results(f"{stage}/")
-        self.metrics[stage].reset()
+        results = self.metrics[f"{stage}_"].results(f"{stage}/")
+        self.metrics[f"{stage}_"].reset()
         if results:
             self.log_dict(results, prog_bar=False, sync_dist=True)
 

@@ -127,6 +127,7 @@ class Policy(nn.Module):
         self.config = config
         load = _load_unsloth if config.backend == "unsloth" else _load_hf
         self.model, self.tokenizer = load(config)
+        self.model.train()  # from_pretrained returns eval mode; Lightning switches modes per stage
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if not any(p.requires_grad for p in self.model.parameters()):

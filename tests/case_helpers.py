@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""Public data sets (../shared/data from the repository root); read in place, never copied."""
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
 
 
 def template_record(name: str, system: str = "respiratory", sex: str = "any") -> dict[str, Any]:
     facts = [
-        {"kind": kind, "core": i < 2, "text": [f"{name} fact {i} wording A.", f"{name} fact {i} wording B."], "ask": [f"cue{i}"]}
+        {"kind": kind, "core": i < 2, "text": [f"Finding {i}, wording A.", f"Finding {i}, wording B."], "ask": [f"cue{i}"]}
         for i, kind in enumerate(KINDS)
     ]
     return {
@@ -21,7 +25,7 @@ def template_record(name: str, system: str = "respiratory", sex: str = "any") ->
         "body_system": system,
         "age": [20, 60],
         "sex": sex,
-        "chief_complaint": [f"{name} complaint one.", f"{name} complaint two."],
+        "chief_complaint": ["Complaint one.", "Complaint two."],
         "facts": facts,
     }
 

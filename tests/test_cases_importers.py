@@ -1,15 +1,16 @@
 import json
-from pathlib import Path
 
 import pytest
+
+from tests.case_helpers import DATA, FIXTURES
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
+from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
+from grpodx.data import CaseDataModule
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MEDIQ = DATA / "mediq" / "all_craft_md.jsonl"
 
 
@@ -41,6 +42,9 @@ def test_agentclinic_without_test_results_and_with_list_findings():
     assert "Neck: Tender anterior cervical lymph nodes; No stiffness" in {f.text for f in strep.facts}
     assert {f.text for f in aaa.facts_of("family", "medication")} == {"Brother had an aneurysm repaired.", "Ramipril 5 mg daily."}
     assert "Laboratory, lactate: 4.1 mmol/L" in {f.text for f in aaa.facts_of("test")}
+    assert (aaa.age, aaa.sex) == (68, "male")  # "Age: 68; Sex: Male"
+    travel = next(f for f in aaa.facts if f.text == "Travel history: No recent travel.")  # a field outside the usual set
+    assert travel.kind == "social" and "trave" in travel.ask
 
 
 def test_agentclinic_bad_records_fail_or_are_reported():
@@ -83,3 +87,15 @@ def test_mediq_bad_record_names_field(tmp_path):
         import_mediq(path)
     cases, report = load_source(f"mediq:{path}", skip_invalid=True)
     assert len(cases) == 1 and report.read == 2 and len(report.rejected) == 1
+
+
+def test_options_survive_jsonl_and_the_data_module(tmp_path):
+    cases, _ = import_mediq(MEDIQ)
+    write_cases(tmp_path / "mediq_cases.jsonl", cases)
+    again, _ = read_cases(tmp_path / "mediq_cases.jsonl")
+    assert again == cases
+    data = CaseDataModule(sources=[f"mediq:{MEDIQ}"], val_fraction=0.1, test_fraction=0.1, batch_size=8)
+    data.setup("fit")
+    batches = [*data.train_dataloader(), *data.val_dataloader(), *data.test_dataloader()]
+    seen = [c for batch in batches for c in batch]
+    assert len(seen) == len(cases) and all(c.options and c.diagnosis in c.options for c in seen)

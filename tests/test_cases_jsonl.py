@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from case_helpers import case_record
+from tests.case_helpers import case_record
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.jsonl import read_cases, write_cases

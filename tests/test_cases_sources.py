@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from case_helpers import case_record, template_record, write_templates
+from tests.case_helpers import case_record, template_record, write_templates
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.errors import CaseError

@@ -1,6 +1,6 @@
 from collections import Counter
 
-from case_helpers import template_record
+from tests.case_helpers import template_record
 
 from grpodx.cases.bank import parse_template
 from grpodx.cases.variation import instantiate, slug
@@ -26,6 +26,7 @@ def test_variation_stays_within_the_template():
         others = [f for f in TEMPLATE.facts if not f.core]
         assert sum(f in used for f in others) >= len(others) / 2
         assert all(f.ask == texts[f.text].ask and f.kind == texts[f.text].kind for f in case.facts)
+        assert {"negative", "exam", "test"} <= {f.kind for f in case.facts}
 
 
 def test_seeds_vary_every_dimension():

@@ -1,5 +1,5 @@
 import pytest
-from case_helpers import write_templates
+from tests.case_helpers import write_templates
 from lightning.pytorch.cli import LightningCLI
 
 from grpodx.data import CaseDataModule

@@ -1,7 +1,8 @@
 """AgentClinic OSCE JSONL: one `{"OSCE_Examination": {...}}` object a line.
 
 Patient_Actor fields become reported facts (History and Review_of_Systems split into
-sentences, each classified, so "Denies fever." is a negative); Physical_Examination_Findings
+sentences, each classified, so "Denies fever." is a negative; a field outside the usual ones,
+such as "Occupation", is kept with its name as a label); Physical_Examination_Findings
 and Test_Results, nested dicts of any depth, are flattened into one exam or test fact per leaf,
 named by its key path ("Vital signs, blood pressure: 150/95 mmHg"). Test_Results may be absent.
 Objective_for_Doctor is the examiner's brief, not the patient's, so it is left out on purpose.
@@ -31,7 +32,6 @@ ACTOR_KINDS = {
     "Allergies": "history",
     "Review_of_Systems": "symptom",
 }
-ACTOR_FIELDS = {"Demographics", "Symptoms", *ACTOR_KINDS}
 
 
 def _fact(kind: str, text: str, cues: str = "") -> dict[str, Any]:
@@ -54,9 +54,14 @@ def _actor_facts(actor: dict[str, Any], where: str) -> list[dict[str, Any]]:
     symptoms = _symptoms(actor, where)
     secondary = strings(symptoms.get("Secondary_Symptoms", []), where, "Patient_Actor.Symptoms.Secondary_Symptoms", allow_empty=True)
     facts += [_fact("symptom", s if s.endswith(".") else s + ".") for s in secondary]
-    for field, kind in ACTOR_KINDS.items():
-        if field in actor:
-            facts += [_fact(classify(s, kind), s) for s in _prose(actor[field], where, f"Patient_Actor.{field}")]
+    for field, value in actor.items():
+        if field in ("Demographics", "Symptoms"):
+            continue
+        # A field outside the usual set (e.g. "Occupation") is kept, its key as a label and cue.
+        label = "" if field in ACTOR_KINDS else f"{humanise(field).capitalize()}: "
+        kind = ACTOR_KINDS.get(field, "history")
+        for sentence in _prose(value, where, f"Patient_Actor.{field}"):
+            facts.append(_fact(classify(sentence, kind), label + sentence, cues=humanise(field) if label else ""))
     return facts
 
 
@@ -90,7 +95,6 @@ def parse_osce(raw: Any, where: str, stem: str) -> Case:
     actor = osce.get("Patient_Actor")
     if not isinstance(actor, dict):
         raise CaseError(where, "OSCE_Examination.Patient_Actor", "must be an object")
-    check_unknown(actor, ACTOR_FIELDS, where, "Patient_Actor.")
     primary = one_string(_symptoms(actor, where).get("Primary_Symptom"), where, "Patient_Actor.Symptoms.Primary_Symptom")
     demographics = str(actor.get("Demographics", ""))
     facts = _actor_facts(actor, where)

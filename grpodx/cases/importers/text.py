@@ -17,7 +17,7 @@ STOPWORDS = frozenset(
     that the their them then there these they this those through to too under until up very was
     we were what when where which while who whom why will with would you your yours patient
     patients man woman boy girl male female he's she's reports reported reportedly presents
-    presented noted notes denies denied history also well yes none year years old""".split()
+    presented noted notes denies denied history also well yes none year years old ever either""".split()
 )
 
 NEGATION = re.compile(r"\b(no|not|denies|denied|denying|without|absent|negative for|never|none)\b", re.I)
@@ -28,8 +28,8 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("test", re.compile(r"\b(biops|culture|koh|histolog|patholog|serolog|laborator|labs?\b|blood tests?|pcr|x-ray|radiograph|mri|ct scan|ultrasound|dermoscop|scraping|smear|titer|titre|level|count|stain)", re.I)),
     ("exam", re.compile(r"\b(examination|on exam|palpat|auscultat|inspection|vital signs|temperature of|blood pressure|pulse|lymph nodes?|identified|observed|were present|is present|are present|reveal)", re.I)),
     ("family", re.compile(r"\b(family|mother|father|sister|brother|sibling|parent|grandm|grandf|aunt|uncle)", re.I)),
-    ("medication", re.compile(r"\b(medication|takes|taking|prescri|treated with|uses? (a |an )?(cream|ointment|drug)|tablets?|pills?)\b", re.I)),
-    ("social", re.compile(r"\b(smok|tobacco|alcohol|drinks|drug use|occupation|works? as|student|travel|sexual|partner|lives|married|diet|exercise|year-old|years old)", re.I)),
+    ("medication", re.compile(r"\b(medication|take|takes|taking|prescri|treated with|uses? (a |an )?(cream|ointment|drug)|tablets?|pills?)\b", re.I)),
+    ("social", re.compile(r"\b(smok|tobacco|alcohol|drinks|drug use|occupation|works? as|student|travel|sexual|partner|lives?\b|live in|work in|married|diet|exercise|year-old|years old)", re.I)),
     ("history", re.compile(r"\b(history of|past medical|diagnosed with|previous|previously|prior|surgery|chronic)", re.I)),
 )
 
@@ -50,9 +50,15 @@ def keywords(text: str, limit: int = 6) -> tuple[str, ...]:
     return tuple(cues[:limit])
 
 
-def classify(text: str, default: str = "symptom") -> str:
-    """A fact kind for a free-text finding; negated reported findings are `negative`."""
+def classify(text: str, default: str = "symptom", *, reported_only: bool = False) -> str:
+    """A fact kind for a free-text finding; negated reported findings are `negative`.
+
+    `reported_only` never answers exam or test: for sources where everything is the patient's
+    own answer (DDXPlus asks "Do you have high blood pressure?", which is history, not an exam).
+    """
     for kind, pattern in KIND_PATTERNS:
+        if reported_only and kind in ("exam", "test"):
+            continue
         if pattern.search(text):
             return kind
     return "negative" if NEGATION.search(text) and default in ("symptom", "history") else default
@@ -73,7 +79,8 @@ def parse_age(text: str) -> int | None:
     """'22 years', '30-year-old', '15 months' (-> 1), '3 days' (-> 0); None when no age is given."""
     match = re.search(r"(\d+)\s*[- ]?\s*(year|yr|month|week|day)", text, re.I)
     if not match:
-        return None
+        bare = re.search(r"\bage\D{0,3}(\d{1,3})\b", text, re.I)  # "Age: 45"
+        return int(bare.group(1)) if bare else None
     number, unit = int(match.group(1)), match.group(2).lower()
     return number if unit in ("year", "yr") else number // 12 if unit == "month" else 0
 

@@ -1,0 +1,125 @@
+"""`python -m grpodx cases stats|show|generate`: inspect case sources and write LLM case cards."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import sys
+from collections import Counter
+from statistics import mean
+
+from grpodx.cases.checks import missing_kinds, name_leaks
+from grpodx.cases.errors import CaseError
+from grpodx.cases.jsonl import write_cases
+from grpodx.cases.schema import FACT_KINDS, Case
+from grpodx.cases.sources import load_source
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grpodx cases", description="Inspect case sources; generate case cards with an LLM.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("stats", "counts by body system, facts per case, validation problems"), ("show", "print one case")):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("source", help="builtin, a path, or FORMAT:PATH (builtin, jsonl, agentclinic, ddxplus, mediq)")
+        if name == "show":
+            command.add_argument("id", help="the case id, e.g. builtin/acute-myocardial-infarction/0")
+        command.add_argument("--skip-invalid", action="store_true", help="report bad records instead of failing on the first")
+        command.add_argument("--variants", type=int, default=1, help="cases per disease for template sources")
+        command.add_argument("--seed", type=int, default=0)
+    generate = commands.add_parser("generate", help="ask an LLM for case cards and write them as case JSONL")
+    generate.add_argument("--model", required=True, help="a LiteLLM model string, e.g. openai/gpt-4o-mini")
+    generate.add_argument("-n", type=int, default=50, help="how many cards")
+    generate.add_argument("-o", "--output", required=True, help="the case JSONL file to write")
+    generate.add_argument("--api-base", default=None, help="an OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    generate.add_argument("--api-key", default=None)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--max-retries", type=int, default=3, help="re-asks per card after an invalid reply")
+    generate.add_argument("--temperature", type=float, default=0.9)
+    return parser
+
+
+def stats_lines(cases: list[Case]) -> list[str]:
+    lines = [f"cases: {len(cases)}, diagnoses: {len({c.diagnosis.lower() for c in cases})}", "by body system:"]
+    systems = Counter(c.body_system for c in cases)
+    lines += [f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())]
+    if cases:
+        counts = [len(c.facts) for c in cases]
+        lines.append(f"facts per case: min {min(counts)}, mean {mean(counts):.1f}, max {max(counts)}")
+        kinds = [Counter(f.kind for f in c.facts) for c in cases]
+        lines.append("facts per case by kind (min/mean/max):")
+        lines += [f"  {k:12s} {min(x[k] for x in kinds)}/{mean(x[k] for x in kinds):.1f}/{max(x[k] for x in kinds)}" for k in FACT_KINDS]
+    lines.append(f"with answer options: {sum(bool(c.options) for c in cases)}")
+    return lines
+
+
+def _listed(title: str, items: list[str], limit: int = 20) -> list[str]:
+    if not items:
+        return [f"{title}: none"]
+    more = [f"  ... and {len(items) - limit} more"] if len(items) > limit else []
+    return [f"{title}: {len(items)}", *(f"  {item}" for item in items[:limit]), *more]
+
+
+def problem_lines(cases: list[Case], rejected: list[tuple[str, str]]) -> list[str]:
+    """Rejected records, then content warnings: names of the diagnosis in what the patient says, missing kinds."""
+    lines = _listed("validation problems (rejected records)", [f"{where}: {reason}" for where, reason in rejected], limit=50)
+    lines += _listed("diagnosis named in a complaint or fact", [f"{c.id}: {leak}" for c in cases for leak in name_leaks(c)])
+    missing = Counter(kind for c in cases for kind in missing_kinds(c))
+    lines += [f"cases without {kind} facts: {missing[kind]}" for kind in sorted(missing)]
+    return lines
+
+
+def _load(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
+    cases, report = load_source(args.source, seed=args.seed, variants_per_disease=args.variants, skip_invalid=args.skip_invalid)
+    summary = f"{report.source}: read {report.read}, accepted {report.accepted}, rejected {len(report.rejected)}, cases {report.cases}"
+    return cases, [summary, *problem_lines(cases, report.rejected)]
+
+
+def show_lines(case: Case) -> list[str]:
+    lines = [f"id: {case.id}", f"diagnosis: {case.diagnosis}", f"aliases: {', '.join(case.aliases) or '-'}",
+             f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}",
+             f"patient: {case.demographics or 'unknown'}", f"chief complaint: {case.chief_complaint}", "facts:"]
+    lines += [f"  [{f.kind}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
+    lines += [f"options: {' | '.join(case.options)}"] if case.options else []
+    return lines
+
+
+def _show(args: argparse.Namespace) -> int:
+    cases, _ = _load(args)
+    by_id = {c.id: c for c in cases}
+    seed = args.id.rsplit("/", 1)[-1]
+    if args.id not in by_id and seed.isdigit():  # a template source's ids end in the case seed
+        args.seed = int(seed)
+        by_id.update((c.id, c) for c in _load(args)[0])
+    if args.id not in by_id:
+        close = difflib.get_close_matches(args.id, list(by_id), n=5, cutoff=0.5)
+        print(f"no case {args.id!r} in {args.source}" + (f"; did you mean: {', '.join(close)}" if close else ""), file=sys.stderr)
+        return 1
+    print("\n".join(show_lines(by_id[args.id])))
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from grpodx.cases.generate import generate_cases  # imports litellm: only when generating
+
+    result = asyncio.run(generate_cases(args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed,
+                                        max_retries=args.max_retries, temperature=args.temperature))
+    write_cases(args.output, result.cases)
+    print(f"wrote {len(result.cases)} of {args.n} cards to {args.output} ({result.attempts} requests)")
+    for failure in result.failures:
+        print(f"  failed {failure}", file=sys.stderr)
+    return 0 if len(result.cases) == args.n else 1
+
+
+def main(argv: list[str]) -> int:
+    """Run one `cases` command; argv excludes the word `cases`. Returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "stats":
+            cases, lines = _load(args)
+            print("\n".join([lines[0], *stats_lines(cases), *lines[1:]]))
+            return 0
+        return _show(args) if args.command == "show" else _generate(args)
+    except (CaseError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

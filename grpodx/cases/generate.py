@@ -1,0 +1,116 @@
+"""Case cards written by an LLM: the disease is fixed before any conversation.
+
+Cards are asked for one at a time through `litellm.acompletion`, each prompt listing the
+diagnoses already written so the model does not repeat them, and suggesting a body system in
+rotation so the set spreads over the bank's systems. A reply is accepted only when it is JSON
+that the case parser accepts, names a diagnosis not yet generated, and neither its complaint
+nor its facts give the diagnosis away; otherwise the model is told what was wrong and asked
+again, up to `max_retries` times. API errors count as failed attempts too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import litellm
+
+from grpodx.cases.checks import name_leaks
+from grpodx.cases.errors import CaseError
+from grpodx.cases.jsonl import parse_case
+from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, Case
+from grpodx.cases.variation import slug
+
+SYSTEMS = tuple(s for s in BODY_SYSTEMS if s != "other")
+
+SYSTEM_PROMPT = f"""You write realistic clinical case cards for training doctors in diagnosis by interview.
+Reply with ONE JSON object and nothing else, with these fields:
+  "diagnosis": the hidden diagnosis (string)
+  "aliases": other names that count as the same diagnosis: abbreviations, eponyms, spellings (list)
+  "icd10": its ICD-10 code, such as "I21.9"
+  "body_system": one of {", ".join(SYSTEMS)}
+  "age": the patient's age in years (integer); "sex": "female" or "male"
+  "chief_complaint": the patient's opening words, first person, without naming any diagnosis
+  "facts": 10 to 14 atomic facts, each {{"kind": one of {", ".join(FACT_KINDS)}, "text": what the
+    patient says (first person) or what the exam or test shows, "ask": 2-6 lower-case cue words
+    a doctor's question would contain}}; include pertinent negatives, exam findings and test results.
+No chief complaint or fact may contain the diagnosis or any alias."""
+
+
+@dataclass
+class GenerationResult:
+    cases: list[Case] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """One line per card that stayed invalid after every retry: its last problem."""
+    attempts: int = 0
+
+
+def card_json(reply: str) -> Any:
+    """The JSON object in a reply, tolerating a ``` fence or a sentence around it."""
+    start, end = reply.find("{"), reply.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the reply")
+    return json.loads(reply[start : end + 1])
+
+
+def check_card(reply: str, where: str, taken: set[str]) -> Case:
+    """A valid new case from one reply, or ValueError/CaseError saying what is wrong."""
+    raw = card_json(reply)
+    if not isinstance(raw, dict):
+        raise ValueError("the JSON must be an object")
+    name = str(raw.get("diagnosis", ""))
+    raw = {**raw, "id": f"generated/{slug(name) or 'unnamed'}", "source": "generated"}
+    case = parse_case(raw, where)
+    repeated = [n for n in case.names if n.lower() in taken]
+    if repeated:
+        raise ValueError(f"{repeated[0]!r} was already generated; choose a different disease")
+    leaks = name_leaks(case)
+    if leaks:
+        raise ValueError(f"the card gives its diagnosis away ({'; '.join(leaks)}); rewrite those texts")
+    return case
+
+
+def card_request(index: int, seed: int, taken: list[str]) -> str:
+    system = SYSTEMS[(seed + index) % len(SYSTEMS)]
+    avoid = f" Do not use any of these diagnoses: {'; '.join(taken)}." if taken else ""
+    return f"Write case card {index + 1}, a disease of the {system} system.{avoid}"
+
+
+async def generate_card(index: int, completion: dict[str, Any], seed: int, max_retries: int, result: GenerationResult) -> Case | None:
+    """One valid card, or None (with the last problem in `result.failures`) after every retry failed."""
+    request = card_request(index, seed, [c.diagnosis for c in result.cases])
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
+    taken_lower = {n.lower() for c in result.cases for n in c.names}
+    problem = ""
+    for attempt in range(max_retries + 1):
+        result.attempts += 1
+        try:
+            response = await litellm.acompletion(messages=messages, seed=seed + index, **completion)
+            reply = response.choices[0].message.content or ""
+        except Exception as error:  # noqa: BLE001 (any provider failure is one failed attempt, reported below)
+            problem = f"API error: {type(error).__name__}: {error}"
+            continue
+        try:
+            return check_card(reply, f"card {index + 1} attempt {attempt + 1}", taken_lower)
+        except (ValueError, CaseError) as error:  # json.JSONDecodeError is a ValueError
+            problem = str(error)
+            messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": f"That card is invalid: {problem}. Reply with the corrected JSON object only."}]
+    result.failures.append(f"card {index + 1}: {problem}")
+    return None
+
+
+async def generate_cases(
+    model: str, n: int, *, api_base: str | None = None, api_key: str | None = None, seed: int = 0,
+    max_retries: int = 3, temperature: float = 0.9, timeout: float = 120.0,
+) -> GenerationResult:
+    """`n` cards, one after another (each prompt lists the diagnoses before it)."""
+    # drop_params: providers without `seed` ignore it instead of failing the request.
+    completion: dict[str, Any] = {"model": model, "temperature": temperature, "timeout": timeout, "drop_params": True}
+    completion.update({k: v for k, v in (("api_base", api_base), ("api_key", api_key)) if v})
+    result = GenerationResult()
+    for index in range(n):
+        case = await generate_card(index, completion, seed, max_retries, result)
+        if case is not None:
+            result.cases.append(case)
+    return result

@@ -1,0 +1,73 @@
+import json
+import shutil
+
+import pytest
+from tests.case_helpers import DATA
+
+from grpodx.cases.errors import CaseError
+from grpodx.cases.importers.ddxplus import first_person, import_ddxplus
+from grpodx.cases.sources import load_source
+
+DDXPLUS = DATA / "ddxplus"
+CONDITIONS = json.loads((DDXPLUS / "release_conditions.json").read_text(encoding="utf-8"))
+
+
+def test_every_condition_becomes_cases_and_nothing_is_lost():
+    cases, report = import_ddxplus(DDXPLUS, seed=0, variants_per_disease=3)
+    assert report.read == len(CONDITIONS) == report.accepted + len(report.rejected) and not report.rejected
+    assert len(cases) == 3 * len(CONDITIONS) == report.cases
+    assert {c.diagnosis for c in cases} == {c["cond-name-eng"] for c in CONDITIONS.values()}
+    assert len({c.id for c in cases}) == len(cases)
+
+
+def test_canonical_case_holds_every_stateable_evidence_and_variants_a_subset():
+    cases, _ = import_ddxplus(DDXPLUS, seed=0, variants_per_disease=4)
+    croup = [c for c in cases if c.diagnosis == "Croup"]
+    canonical, sampled = croup[0], croup[1:]
+    assert canonical.id == "ddxplus/croup/0" and canonical.source == "ddxplus"
+    assert all(len(v.facts) <= len(canonical.facts) for v in sampled)
+    assert all(v.age <= 6 for v in croup)
+    assert "I have a fever (either felt or measured with a thermometer)." in {f.text for f in canonical.facts}
+    assert all({"fever", "therm"} <= set(f.ask) for f in canonical.facts if f.text.startswith("I have a fever"))
+
+
+def test_icd10_mixed_case_is_normalised_and_systems_follow_chapters():
+    cases, _ = import_ddxplus(DDXPLUS)
+    by_name = {c.diagnosis: c for c in cases}
+    assert by_name["Pneumonia"].icd10 == "J17, J18" and by_name["Pneumonia"].body_system == "respiratory"
+    assert by_name["Tuberculosis"].icd10 == "A15" and by_name["Tuberculosis"].body_system == "infectious"
+    assert by_name["Cluster headache"].icd10 == "G44.009" and by_name["Cluster headache"].body_system == "neurological"
+    assert "pertussis" in by_name["Whooping cough"].aliases
+
+
+def test_antecedents_are_history_social_family_or_medication():
+    cases, _ = import_ddxplus(DDXPLUS)
+    kinds = {f.text: f.kind for c in cases for f in c.facts}
+    assert kinds["I smoke cigarettes."] == "social"
+    assert kinds["I have heart failure."] == "history"
+    assert kinds["I take corticosteroids."] == "medication"
+    assert kinds["I have family members who have had lung cancer."] == "family"
+    men = [c for c in cases if c.sex == "male"]
+    assert men and not any("pregnant" in f.text for c in men for f in c.facts)
+
+
+def test_first_person_rules_and_fallback():
+    assert first_person("Do you have a cough?") == "I have a cough."
+    assert first_person("Is your skin much paler than usual?") == "My skin is much paler than usual."
+    assert first_person("Did you lose consciousness?") is None
+    cases, _ = import_ddxplus(DDXPLUS)
+    assert "Did you lose consciousness? Yes." in {f.text for c in cases for f in c.facts}
+
+
+def test_bad_condition_is_an_error_or_reported(tmp_path):
+    shutil.copy(DDXPLUS / "release_evidences.json", tmp_path)
+    conditions = dict(CONDITIONS)
+    conditions["Croup"] = {**CONDITIONS["Croup"], "symptoms": {"E_9999": {}}}
+    conditions["Ebola"] = {**CONDITIONS["Ebola"], "icd10-id": "ebola"}
+    (tmp_path / "release_conditions.json").write_text(json.dumps(conditions))
+    with pytest.raises(CaseError, match=r"release_conditions.json:Croup: field 'symptoms.E_9999': is not in release_evidences"):
+        import_ddxplus(tmp_path)
+    cases, report = load_source(str(tmp_path), skip_invalid=True, variants_per_disease=2)  # a folder is DDXPlus
+    assert report.read == len(conditions) and report.accepted == len(conditions) - 2 and len(cases) == 2 * report.accepted
+    assert [where.rsplit(":", 1)[1] for where, _ in report.rejected] == ["Croup", "Ebola"]
+    assert "icd10-id" in report.rejected[1][1]

@@ -1,0 +1,144 @@
+"""The turn loop on the tiny model: token in/token out, masks, statuses, the last-turn note."""
+
+import asyncio
+
+import pytest
+
+from grpodx.cases.bank import builtin_templates
+from grpodx.cases.variation import instantiate
+from grpodx.dialogue import LAST_TURN_NOTE, ChatTokens, TemplateError
+from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.base import EnvError, EnvStats, Patient
+from grpodx.rollout import RolloutConfig, RolloutEngine, pack
+
+
+class RecordingPolicy:
+    """The real tiny policy, recording what it sampled for each prompt."""
+
+    def __init__(self, policy):
+        self.inner, self.samples = policy, {}
+        self.tokenizer, self.stop_ids, self.config = policy.tokenizer, policy.stop_ids, policy.config
+
+    def generate(self, prompts, max_new_tokens, temperature=1.0, top_p=1.0):
+        out = self.inner.generate(prompts, max_new_tokens, temperature, top_p)
+        for prompt, ids in zip(prompts, out):  # a group's episodes share their first prompt
+            self.samples.setdefault(tuple(prompt), []).append(ids)
+        return out
+
+
+class FlakyPatient(Patient):
+    """A scripted patient that fails for one case, as an API outage would."""
+
+    def __init__(self, broken_case_id):
+        self.broken, self.stats = broken_case_id, EnvStats()
+
+    async def opening(self, case, seed):
+        return case.chief_complaint
+
+    async def reply(self, case, dialogue, seed):
+        if case.id == self.broken:
+            raise EnvError("patient API: 503 after 3 retries")
+        await asyncio.sleep(0)
+        return "I'm not sure."
+
+
+def cases(n=3):
+    return [instantiate(t, seed=1) for t in builtin_templates()[:n]]
+
+
+def engine(policy, patient=None, **rollout):
+    config = RolloutConfig(**({"group_size": 2, "max_turns": 3, "max_new_tokens": 24} | rollout))
+    return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig()), config)
+
+
+def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy):
+    policy = RecordingPolicy(tiny_policy)
+    run = engine(policy)
+    episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=1.0)
+    assert {e.status for e in episodes} <= {"diagnosed", "out_of_turns"}
+    for e in episodes:
+        doctor = [t for t, m in zip(e.token_ids, e.doctor_mask) if m]
+        sampled, position = [], 0
+        # walk the episode: every run of doctor tokens is what generate returned for the prefix before it
+        while position < len(e.token_ids):
+            if e.doctor_mask[position]:
+                candidates = policy.samples[tuple(e.token_ids[:position])]
+                ids = next(c for c in candidates if e.token_ids[position : position + len(c)] == c)
+                sampled += ids
+                position += len(ids)
+            else:
+                position += 1
+        assert doctor == sampled and len(sampled) > 0
+        assert e.turns == sum(1 for m in e.messages if m["role"] == "assistant")
+    run.close()
+
+
+def test_sequence_is_the_template_rendering_of_the_conversation(tiny_policy):
+    run = engine(tiny_policy)
+    episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=1.0)
+    for e in episodes:
+        text = tiny_policy.tokenizer.decode(e.token_ids)
+        rendered = run.chat.render(e.messages, add_generation_prompt=e.messages[-1]["role"] == "user")
+        # identical up to the template's closing of a final doctor turn, which was never sampled
+        assert rendered.startswith(text)
+        assert rendered[len(text) :] in ("", "\n", "<|end|>\n")
+    run.close()
+
+
+def test_patient_never_sees_reasoning_and_last_turn_note(tiny_policy):
+    run = engine(tiny_policy, max_turns=2)
+    episodes = run.run(cases(2), seeds=[5, 6], group_size=2, temperature=1.0)
+    for e in episodes:
+        assert all("<reason>" not in m["content"] for m in e.dialogue)
+        if e.turns == 2:  # the patient message before the last turn tells the doctor to diagnose
+            assert LAST_TURN_NOTE in e.messages[3]["content"]
+            assert LAST_TURN_NOTE not in e.messages[1]["content"]
+    run.close()
+
+
+def test_env_error_marks_only_the_failing_case(tiny_policy):
+    batch = cases(2)
+    run = engine(tiny_policy, FlakyPatient(batch[0].id), max_turns=3, max_new_tokens=8)
+    episodes = run.run(batch, seeds=[1, 2], group_size=2, temperature=1.0)
+    first, second = episodes[:2], episodes[2:]
+    assert all(e.status in ("env_error", "diagnosed") for e in first)
+    assert any(e.status == "env_error" for e in first) or all(e.status == "diagnosed" for e in first)
+    assert all(e.status != "env_error" for e in second)
+    assert all("503" in e.error for e in first if e.status == "env_error")
+    run.close()
+
+
+def test_context_overflow_is_truncated_and_not_trainable(tiny_policy):
+    from dataclasses import replace
+
+    policy = RecordingPolicy(tiny_policy)
+    policy.config = replace(tiny_policy.config, max_seq_len=160)
+    run = engine(policy, max_new_tokens=48, max_turns=5)
+    episodes = run.run(cases(2), seeds=[1, 2], group_size=2, temperature=1.0)
+    assert any(e.status == "truncated" for e in episodes)
+    assert all(len(e.token_ids) <= 160 for e in episodes)
+    assert not any(e.trainable for e in episodes if e.status == "truncated")
+    run.close()
+
+
+def test_pack_masks_only_doctor_tokens(tiny_policy):
+    run = engine(tiny_policy)
+    episodes = run.run(cases(1), seeds=[1], group_size=2, temperature=1.0)
+    batch = pack(episodes, [0.5, -0.5], tiny_policy.tokenizer.pad_token_id)
+    for row, e in enumerate(episodes):
+        n = len(e.token_ids)
+        assert batch.loss_mask[row, : n - 1].tolist() == e.doctor_mask[1:]
+        assert batch.loss_mask[row, n - 1 :].sum() == 0 and batch.attention_mask[row].sum() == n
+    assert batch.advantages.tolist() == [0.5, -0.5]
+    run.close()
+
+
+def test_a_template_that_rewrites_turns_fails_at_start_up(tiny_policy):
+    tokenizer = tiny_policy.tokenizer
+    original = tokenizer.chat_template
+    tokenizer.chat_template = original.replace("message['content']", "(message['content'] | trim)")
+    try:
+        with pytest.raises(TemplateError, match="not prefix-preserving"):
+            ChatTokens(tokenizer, tiny_policy.stop_ids)
+    finally:
+        tokenizer.chat_template = original
