@@ -14,7 +14,7 @@ import asyncio
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.schema import Case, Fact
 from grpodx.env import PatientConfig, build_patient
-from grpodx.env.scripted import NO_RESULT, NOT_SURE, PatientSheet, answer
+from grpodx.env.scripted import NO_RESULT, NOT_SURE, PatientSheet, answer, matching_facts
 
 S, N, H, M, SO, FA, E, T = "symptom", "negative", "history", "medication", "social", "family", "exam", "test"
 
@@ -270,3 +270,25 @@ def test_the_question_set_runs_through_litellm_too() -> None:
 
     assert "four beers" in asyncio.run(ask("How much alcohol do you drink?"))
     assert patient.stats.calls == 1 and patient.stats.failures == 0
+
+
+ROUTINE = [
+    ("medication", "What medications do you take?"),
+    ("medication", "Are you on any regular medicines?"),
+    ("family", "Does anything run in your family?"),
+    ("history", "Do you have any past medical history?"),
+    ("history", "Any medical conditions I should know about?"),
+    ("exam", "Let me examine you."),
+]
+
+
+def test_routine_questions_reach_their_fact_in_every_bank_template() -> None:
+    """Over the whole built-in bank: a routine question finds the fact of its kind when there is one."""
+    misses = []
+    for template in builtin_templates():
+        facts = tuple(Fact(f.kind, f.text[0], f.ask) for f in template.facts)
+        sheet = PatientSheet("", template.chief_complaint[0], facts)
+        for kind, question in ROUTINE:
+            if any(f.kind == kind for f in facts) and not any(f.kind == kind for f in matching_facts(sheet, question)):
+                misses.append((template.diagnosis, question))
+    assert len(builtin_templates()) >= 10 and not misses, misses[:10]

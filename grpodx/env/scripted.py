@@ -2,7 +2,8 @@
 
 How a question finds its facts, in order:
 1. Cues. A fact's `ask` cue matches at the start of a word of the normalised question
-   ("radiat" matches "radiating"; multi-word cues match as phrases). Every matched fact that
+   ("radiat" matches "radiating"; multi-word cues match as phrases); history, medication and
+   family facts also answer the routine questions of their kind (`KIND_CUES`). Every matched fact that
    covers a meaningful word of the question no earlier fact covered is answered (at most
    `MAX_FACTS`), so "Do you smoke or drink?" gets both the smoking and the alcohol fact.
 2. Onset-style questions ("When did it start?") fall back to the chief complaint.
@@ -45,6 +46,14 @@ MEASUREMENT_CUES = (
     "let s do", "let s run", "let s check", "get a", "get an", "do a", "do an",
 )
 """Words of a doctor who examines or orders: only then are exam and test facts revealed."""
+
+KIND_CUES = {
+    "history": ("medical history", "past medical", "medical condition", "conditions", "health problems", "illnesses"),
+    "medication": ("medication", "medicine", "pills", "tablets", "prescri"),
+    "family": ("family", "relatives", "run in"),
+}
+"""Routine questions every fact of a kind answers, whatever cues its author wrote (and for
+imported facts with none). Social facts get none: 'Do you smoke?' must not find a diet fact."""
 
 ONSET_CUES = (
     "how long", "when did", "since when", "start", "began", "begin", "onset", "first notice",
@@ -112,19 +121,24 @@ def is_measurement(question: str) -> bool:
 def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
     scored = []
     for position, fact in enumerate(facts):
-        spans = cue_spans(question, fact.ask)
+        spans = cue_spans(question, (*fact.ask, *KIND_CUES.get(fact.kind, ())))
         if spans:
             measured_first = 0 if measuring and fact.kind in MEASURED_KINDS else 1
             scored.append((measured_first, -len(spans), position, fact, spans))
     chosen: list[tuple[int, Fact]] = []
     covered: set[int] = set()
-    for *_, fact, spans in sorted(scored, key=lambda item: item[:3]):
+    answered: set[tuple[frozenset[int], bool]] = set()
+    for measured_first, _, _, fact, spans in sorted(scored, key=lambda item: item[:3]):
         new = spans - covered
-        # A second or third fact must answer a meaningful word: "take a deep breath" asks
-        # about breathing, not about the medication fact whose cue is "take".
-        if new and len(chosen) < MAX_FACTS and (not chosen or _meaningful(question, new)):
+        # A further fact must answer a meaningful word no earlier fact answered ("take a deep
+        # breath" asks about breathing, not about the medication fact whose cue is "take"), or
+        # answer exactly what an earlier one did, from the same side of the measurement line
+        # ("What medications do you take?": the prescriptions and the denied drying medicines).
+        twin = (frozenset(spans), measured_first == 0) in answered
+        if len(chosen) < MAX_FACTS and (not chosen or twin or (new and _meaningful(question, new))):
             chosen.append((min(spans), fact))
             covered |= spans
+            answered.add((frozenset(spans), measured_first == 0))
     return [fact for _, fact in sorted(chosen, key=lambda item: item[0])]  # in the question's order
 
 
