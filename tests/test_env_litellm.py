@@ -7,6 +7,7 @@ import json
 import random
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -60,6 +61,15 @@ def test_patient_gets_the_sheet_and_dialogue_but_never_the_diagnosis() -> None:
     assert "green phlegm" in request["messages"][0]["content"] and request["seed"] == 5
     for name in (*CASE.names, CASE.icd10):
         assert name.lower() not in _sent(server).lower()
+
+
+def test_a_case_that_names_its_diagnosis_is_redacted_before_sending() -> None:
+    leaky = replace(CASE, facts=(*CASE.facts, Fact("history", "I had pneumonia as a child.", ("past",))))
+    with FakeOpenAIServer(lambda request: "Not that I know of.") as server:
+        patient = _patient(server)
+        asyncio.run(patient.reply(leaky, DIALOGUE, seed=0))
+    assert "pneumonia" not in _sent(server).lower() and f"I had {REDACTED} as a child." in _sent(server)
+    assert patient.stats.extra["sheet_redactions"] == 1
 
 
 def test_leaking_patient_reply_is_redacted_and_counted() -> None:

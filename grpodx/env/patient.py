@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from grpodx.cases.schema import Case
 from grpodx.env.base import EnvStats, Message, Patient
@@ -52,8 +53,22 @@ class LiteLLMPatient(Patient):
         return await self._ask(case, dialogue, seed)
 
     async def _ask(self, case: Case, dialogue: list[Message], seed: int) -> str:
-        text = await self._caller.complete(patient_messages(PatientSheet.from_case(case), dialogue), seed=seed)
+        text = await self._caller.complete(patient_messages(self._sheet(case), dialogue), seed=seed)
         text, mentions = redact_diagnosis(text, case.names)
         if mentions:
             self.stats.leaks += 1  # one per leaking reply: the count the leak metric reports
         return text
+
+    def _sheet(self, case: Case) -> PatientSheet:
+        """The case's patient-facing facts, with any mention of the diagnosis redacted: an
+        imported fact such as "known X" must not hand the model the answer."""
+        sheet = PatientSheet.from_case(case)
+        complaint, found = redact_diagnosis(sheet.chief_complaint, case.names)
+        facts = []
+        for fact in sheet.facts:
+            text, count = redact_diagnosis(fact.text, case.names)
+            facts.append(replace(fact, text=text))
+            found += count
+        if found:
+            self.stats.extra["sheet_redactions"] = self.stats.extra.get("sheet_redactions", 0.0) + found
+        return PatientSheet(sheet.demographics, complaint, tuple(facts))
