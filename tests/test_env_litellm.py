@@ -98,6 +98,12 @@ def test_judge_parses_json_fenced_json_and_score_lines(reply: str, credit: float
     assert "phlegm" not in _sent(server)  # the transcript never reaches the grade
 
 
+def test_an_empty_diagnosis_scores_zero_without_a_call() -> None:
+    with FakeOpenAIServer(lambda request: '{"score": 1.0}') as server:
+        verdict = asyncio.run(_judge(server).score(CASE, "  ", ["pneumonia"]))
+    assert (verdict.credit, verdict.correct, verdict.rank) == (0.0, False, 2) and server.requests == []
+
+
 def test_unparseable_judge_falls_back_to_the_rubric_after_retries() -> None:
     with FakeOpenAIServer(lambda request: "1. Pneumonia is likely given the fever.") as server:
         judge = _judge(server, num_retries=2)

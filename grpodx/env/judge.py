@@ -41,9 +41,10 @@ class LiteLLMJudge(Judge):
 
     async def score(self, case: Case, diagnosis: str, differential: list[str], dialogue: list[Message] | None = None) -> Verdict:
         truth = Truth.from_case(case)
-        messages = judge_messages(truth, diagnosis, differential)
-        credit, rationale = await self._grade(messages)
         position = rank(truth, diagnosis, differential, self._index)
+        if not diagnosis.strip():  # nothing to grade: no model call, no cost, no variance
+            return Verdict(credit=0.0, correct=False, rank=position, rationale="no diagnosis given")
+        credit, rationale = await self._grade(judge_messages(truth, diagnosis, differential))
         if credit >= 1.0 and position != 1:
             position = 1  # the judge recognised a synonym the names miss
         verdict = Verdict(credit=credit, correct=position == 1, rank=position, rationale=rationale)
