@@ -232,6 +232,8 @@ def test_fresh_stats_swapped_in_keep_counting() -> None:
 def test_embedded_backends_by_default_and_process_needs_an_llm_judge() -> None:
     patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig())
     assert "67-year-old woman" in asyncio.run(patient.opening(CASE, 0))
+    greetings = {asyncio.run(patient.opening(CASE, seed)).split(" I'm")[0] for seed in range(12)}
+    assert len(greetings) > 1  # the seed reaches the embedded provider through LiteLLM
     assert asyncio.run(judge.score(CASE, "CAP", [])).credit == 1.0
     with pytest.raises(ValueError, match="process_weight"):
         JudgeConfig(process_weight=0.5)
