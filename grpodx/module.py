@@ -106,9 +106,6 @@ class DoctorGRPO(L.LightningModule):
             self.engine.close()
             self.engine = None
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        return batch  # a batch is a list of Case records; tensors are built after the rollout
-
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.policy.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
