@@ -12,6 +12,7 @@ client for real instead of through patched internals.
     with FakeOpenAIServer(handler) as server:
         ... litellm.acompletion(model="openai/fake", api_base=server.url, api_key="sk-test", ...)
         server.requests  # every JSON body received, in arrival order
+        server.headers   # their HTTP headers (lower-case names), e.g. "authorization"
         server.errors    # exceptions the handler raised (answered with HTTP 500)
 """
 
@@ -76,6 +77,8 @@ class FakeOpenAIServer:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        """The HTTP headers of every request, in arrival order (to check which key was sent)."""
         self.errors: list[str] = []
         """Exceptions the handler raised (each answered with HTTP 500), so a test bug is visible."""
         self._lock = threading.Lock()
@@ -98,9 +101,10 @@ class FakeOpenAIServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def _answer(self, request: dict[str, Any]) -> tuple[Reply, dict[str, Any]]:
+    def _answer(self, request: dict[str, Any], headers: dict[str, str]) -> tuple[Reply, dict[str, Any]]:
         with self._lock:
             self.requests.append(request)
+            self.headers.append(headers)
         try:
             reply = _as_reply(self.handler(request))
         except Exception as error:  # a broken handler must not hang or reset the client
@@ -124,7 +128,7 @@ class FakeOpenAIServer:
                     request = json.loads(self.rfile.read(length) or b"{}")
                 except json.JSONDecodeError as error:
                     return self._send(400, {"error": {"message": f"bad JSON: {error}", "type": "invalid_request"}})
-                reply, body = server._answer(request)
+                reply, body = server._answer(request, {k.lower(): v for k, v in self.headers.items()})
                 if reply.latency:
                     time.sleep(reply.latency)
                 self._send(reply.status, body)

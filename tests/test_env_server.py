@@ -32,6 +32,7 @@ def test_scripted_reply_usage_and_recorded_request() -> None:
     assert response.usage.prompt_tokens == 4 and response.usage.completion_tokens == 5
     assert server.requests[0]["model"] == "fake-model"
     assert server.requests[0]["messages"][-1]["content"] == "When did it start?"
+    assert server.headers[0]["authorization"] == "Bearer sk-test"
 
 
 @pytest.mark.parametrize(("status", "error"), [(429, litellm.RateLimitError), (500, litellm.InternalServerError)])
