@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -21,8 +22,16 @@ class GrpodxCLI(LightningCLI):
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
 
 
+# Known, harmless library warnings that would bury our own output on every run:
+# checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
+# and PEFT still calls a transformers helper deprecated in v5.
+_QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    for pattern in _QUIET:
+        warnings.filterwarnings("ignore", message=pattern)
     if argv[:1] == ["cases"]:
         from grpodx.cases.cli import main as cases_main
 

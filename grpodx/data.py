@@ -98,6 +98,9 @@ class CaseDataModule(LightningDataModule):
         """Every distinct diagnosis, sorted."""
         return sorted({c.diagnosis for c in self.all_cases()})
 
+    def transfer_batch_to_device(self, batch: list[Case], device: torch.device, dataloader_idx: int) -> list[Case]:
+        return batch  # a batch is a list of Case records; tensors are built after the rollout
+
     def train_dataloader(self) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(self.train_cases, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=collate_cases)

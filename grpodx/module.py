@@ -106,9 +106,6 @@ class DoctorGRPO(L.LightningModule):
             self.engine.close()
             self.engine = None
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        return batch  # a batch is a list of Case records; tensors are built after the rollout
-
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.policy.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
@@ -266,13 +263,25 @@ class DoctorGRPO(L.LightningModule):
     def test_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
-    def _evaluate(self, batch: list[Case], stage: str) -> None:
-        temperature = self.rollout_config.eval_temperature
+    def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
+        """One scored episode per case, at the evaluation temperature, seeded by the case."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
-        episodes = self.engine.run(batch, seeds, 1, temperature)
+        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
         self.score(episodes)
+        return episodes
+
+    def _evaluate(self, batch: list[Case], stage: str) -> None:
+        episodes = self._eval_episodes(batch)
         self.metrics[f"{stage}_"].update_from(episodes, self.rollout_config.show_options)
         self.last_episodes = episodes
+
+    def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
+        """One evaluation episode per case, as records: what was asked, concluded and scored."""
+        return [
+            {"case": e.case.id, "truth": e.case.diagnosis, "diagnosis": e.diagnosis, "differential": list(e.differential),
+             "status": e.status, "credit": e.verdict.credit if e.verdict else 0.0, "reward": e.reward, "transcript": e.transcript()}
+            for e in self._eval_episodes(batch)
+        ]
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")

@@ -119,7 +119,7 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
     return conversations
 
 
-def warm_up(model, tokenizer, seed: int, steps: int = 120, batch_size: int = 8) -> None:
+def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) -> None:
     """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
     import torch
 

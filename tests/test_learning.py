@@ -1,45 +1,33 @@
 """GRPO learns: with a trivially learnable reward, the rewarded answer becomes clearly more likely.
 
-The environment is replaced by a one-token game (the doctor's first token is rewarded when it is
-one of a fixed set of answers), but advantages, packing, masking, the clipped loss, the KL term
-and the optimizer step are the module's own. A wrong sign, a broken group baseline or a mask
-shifted off the sampled token would leave the probability flat or push it down.
+The environment is replaced by a one-turn game: the tiny doctor opens its reasoning either with
+"like..." (guessing, about 2 times in 3) or "as..." ("ask about ...", about 1 in 3), and only
+the second is rewarded. Advantages, packing, masking, the clipped loss, the KL term and the
+optimizer step are the module's own. A wrong sign, a broken group baseline or a mask shifted off
+the sampled tokens would leave the probability flat or push it down.
 """
-
-from pathlib import Path
 
 import lightning as L
 import torch
 
 from grpodx.data import CaseDataModule
+from grpodx.dialogue import system_prompt
 from grpodx.module import DoctorGRPO, GRPOConfig, OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
 from grpodx.rollout import Episode, RolloutConfig
-from grpodx.tiny import resolve_model_path
+
+REWARDED = "<reason>as"
 
 
-def random_phi3(folder: Path, model_cache: str) -> str:
-    """A freshly initialised tiny Phi-3 with the tiny model's tokenizer: near-uniform outputs."""
-    from transformers import AutoConfig, AutoTokenizer, Phi3ForCausalLM
+class OpeningGame(DoctorGRPO):
+    """Reward 1 when the doctor's reply starts with REWARDED, else 0."""
 
-    source = resolve_model_path("grpodx/tiny-phi3", model_cache)
-    torch.manual_seed(0)
-    Phi3ForCausalLM(AutoConfig.from_pretrained(source)).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
-    return str(folder)
-
-
-class FirstTokenGame(DoctorGRPO):
-    """Reward 1 when the first sampled token is in `answers`, else 0."""
-
-    answers: set[int] = set()
-
-    def prompt(self, case):
-        return self.engine.chat.prompt_ids([{"role": "user", "content": case.chief_complaint}])
+    def prompt(self, complaint: str) -> list[int]:
+        return self.engine.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
 
     def roll_out(self, cases, group_size, temperature):
-        prompts = [self.prompt(case) for case in cases for _ in range(group_size)]
-        samples = self.policy.generate(prompts, max_new_tokens=2, temperature=temperature)
+        prompts = [self.prompt(case.chief_complaint) for case in cases for _ in range(group_size)]
+        samples = self.policy.generate(prompts, max_new_tokens=6, temperature=temperature)
         episodes = []
         for i, (prompt, ids) in enumerate(zip(prompts, samples)):
             e = Episode(case=cases[i // group_size], group=i // group_size, seed=0, messages=[], status="diagnosed")
@@ -51,38 +39,37 @@ class FirstTokenGame(DoctorGRPO):
 
     def score(self, episodes):
         for e in episodes:
-            first = e.token_ids[e.doctor_mask.index(1)]
-            e.reward = float(first in self.answers)
+            sampled = [t for t, m in zip(e.token_ids, e.doctor_mask) if m]
+            e.reward = float(self.policy.tokenizer.decode(sampled).startswith(REWARDED))
             e.parts = {"credit": e.reward, "format": 1.0, "questions": 0.0, "process": 0.0}
 
-    def answer_probability(self, prompt: list[int]) -> float:
-        ids = torch.tensor([prompt])
+    def rewarded_probability(self, prompt: list[int]) -> float:
+        """P(the token after '<reason>' begins 'as'), exactly, from the logits."""
+        tokenizer = self.policy.tokenizer
+        ids = torch.tensor([prompt + tokenizer.encode("<reason>", add_special_tokens=False)])
         with torch.no_grad():
-            logits = self.policy.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, -1]
-        return float(torch.softmax(logits.float(), -1)[sorted(self.answers)].sum())
+            probs = torch.softmax(self.policy.model(input_ids=ids).logits[0, -1].float(), -1)
+        starts = [t for t in range(len(tokenizer)) if tokenizer.decode([t]).startswith("as")]
+        return float(probs[starts].sum())
 
 
-def test_grpo_raises_the_probability_of_the_rewarded_answer(tmp_path, model_cache):
-    model = FirstTokenGame(
-        policy=PolicyConfig(model=random_phi3(tmp_path / "random", model_cache), lora=LoraConfig(r=8, alpha=16), max_seq_len=512),
-        rollout=RolloutConfig(group_size=8, max_turns=1, max_new_tokens=2),
-        grpo=GRPOConfig(micro_batch_size=32, beta=0.01),
-        optim=OptimConfig(lr=5e-3),
+def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
+    model = OpeningGame(
+        policy=PolicyConfig(cache_dir=model_cache, lora=LoraConfig(r=8, alpha=16), max_seq_len=512),
+        rollout=RolloutConfig(group_size=8, max_turns=1, max_new_tokens=6),
+        grpo=GRPOConfig(micro_batch_size=16, beta=0.01),
+        optim=OptimConfig(lr=3e-3),
     )
-    vocab = len(model.policy.tokenizer)
-    FirstTokenGame.answers = {t for t in range(vocab) if t % 8 == 3}  # one token in eight
-    data = CaseDataModule(batch_size=4, variants_per_disease=1, max_eval_cases=1)
-    data.setup("fit")
-    probe = data.train_cases[0]
+    data = CaseDataModule(batch_size=2, variants_per_disease=1, max_eval_cases=1)
     model.setup("fit")
-    probe = model.prompt(probe)
-    before = model.answer_probability(probe)
+    probe = model.prompt("I've had a bad headache since this morning.")
+    before = model.rewarded_probability(probe)
     trainer = L.Trainer(
-        max_steps=30, accelerator="cpu", logger=False, enable_checkpointing=False,
+        max_steps=20, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
     )
     trainer.fit(model, datamodule=data)
-    after = model.answer_probability(probe)
+    after = model.rewarded_probability(probe)
     print(f"P(rewarded answer): {before:.3f} -> {after:.3f}")
-    assert 0.05 < before < 0.25  # near-uniform start: about one in eight
-    assert after > 0.5 and after > 3 * before
+    assert 0.1 < before < 0.6  # the untrained doctor mostly guesses
+    assert after > 0.9

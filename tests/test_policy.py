@@ -1,0 +1,66 @@
+"""The doctor policy: LoRA targets, the free reference model, adapter export, atomic checkpoints."""
+
+import pickle
+
+import pytest
+import torch
+
+from grpodx.callbacks import AtomicCheckpointIO
+from grpodx.policy import LoraConfig, Policy, PolicyConfig
+
+
+def test_lora_targets_that_match_nothing_fail_loudly(model_cache):
+    # Phi-3 fuses q/k/v into qkv_proj: the Llama names would silently adapt only o_proj
+    with pytest.raises(ValueError, match=r"\['q_proj', 'k_proj', 'v_proj'\] match no linear layer.*qkv_proj"):
+        Policy(PolicyConfig(cache_dir=model_cache, lora=LoraConfig(target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])))
+
+
+def test_reference_is_the_base_model_with_the_adapter_disabled(tiny_policy):
+    ids = torch.tensor([tiny_policy.tokenizer.encode("DIAGNOSIS: Asthma", add_special_tokens=False)])
+    mask = torch.ones_like(ids)
+    assert torch.allclose(tiny_policy.log_probs(ids, mask), tiny_policy.reference_log_probs(ids, mask))  # B = 0 at start
+    lora_b = [p for n, p in tiny_policy.named_parameters() if "lora_B" in n]
+    saved = [p.detach().clone() for p in lora_b]
+    try:
+        with torch.no_grad():
+            for p in lora_b:
+                p.normal_(std=0.5)
+        moved, reference = tiny_policy.log_probs(ids, mask), tiny_policy.reference_log_probs(ids, mask)
+        assert not torch.allclose(moved, reference)
+        assert not reference.requires_grad
+        assert all(p.requires_grad for p in lora_b)  # disabling the adapter left it trainable
+    finally:
+        with torch.no_grad():
+            for p, s in zip(lora_b, saved):
+                p.copy_(s)
+
+
+def test_adapter_export_is_a_peft_folder_that_loads_back(tiny_policy, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    folder = tiny_policy.save_adapter(tmp_path / "adapter")
+    assert (folder / "adapter_config.json").exists() and (folder / "adapter_model.safetensors").exists()
+    tiny_policy.save_adapter(folder)  # overwriting an export replaces it whole
+    assert not list(tmp_path.glob(".adapter*"))
+    base = AutoModelForCausalLM.from_pretrained(tiny_policy.model.peft_config["default"].base_model_name_or_path)
+    loaded = PeftModel.from_pretrained(base, folder)
+    ours = {n.replace(".default", ""): p for n, p in tiny_policy.model.named_parameters() if "lora_" in n}
+    theirs = {n.replace(".default", ""): p for n, p in loaded.named_parameters() if "lora_" in n}
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_a_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"global_step": 2, "weights": torch.ones(3)}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise pickle.PicklingError("disk full, say")
+
+    with pytest.raises(pickle.PicklingError):
+        io.save_checkpoint({"global_step": 4, "weights": torch.zeros(10_000), "bad": Unpicklable()}, path)
+    restored = io.load_checkpoint(path)
+    assert restored["global_step"] == 2 and torch.equal(restored["weights"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no half-written leftovers
