@@ -103,6 +103,9 @@ class RolloutEngine:
         self.loop = asyncio.new_event_loop()
 
     def close(self) -> None:
+        """Stop what LiteLLM left running on our loop (its logging worker), then close it."""
+        self.loop.run_until_complete(_cancel_other_tasks())
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
     def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
@@ -169,7 +172,11 @@ class RolloutEngine:
         ended = bool(sampled) and sampled[-1] in self.policy.stop_ids
         shown = patient_message(reply, last_next)
         before, doctor_text = episode.messages[:-1], episode.messages[-1]["content"]
-        episode.append(self.chat.patient_delta(before, doctor_text, ended, shown), doctor=False)
+        delta = self.chat.patient_delta(before, doctor_text, ended, shown)
+        if len(episode.token_ids) + len(delta) + self.config.max_new_tokens > self.policy.config.max_seq_len:
+            episode.status = "truncated"  # no room for the reply and another doctor turn
+            return
+        episode.append(delta, doctor=False)
         episode.messages.append({"role": "user", "content": shown})
         episode.dialogue.append({"role": "patient", "content": reply})
 
@@ -184,6 +191,13 @@ class RolloutEngine:
         if not isinstance(error, EnvError):
             raise error
         episode.status, episode.error = "env_error", str(error)
+
+
+async def _cancel_other_tasks() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass

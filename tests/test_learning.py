@@ -1,8 +1,8 @@
 """GRPO learns: with a trivially learnable reward, the rewarded answer becomes clearly more likely.
 
 The environment is replaced by a one-turn game: the tiny doctor opens its reasoning either with
-"like..." (guessing, about 2 times in 3) or "as..." ("ask about ...", about 1 in 3), and only
-the second is rewarded. Advantages, packing, masking, the clipped loss, the KL term and the
+"likely ..." (a guess) or "ask about ..."; whichever of the two it starts out preferring less
+is the rewarded answer. Advantages, packing, masking, the clipped loss, the KL term and the
 optimizer step are the module's own. A wrong sign, a broken group baseline or a mask shifted off
 the sampled tokens would leave the probability flat or push it down.
 """
@@ -16,11 +16,13 @@ from grpodx.module import DoctorGRPO, GRPOConfig, OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
 from grpodx.rollout import Episode, RolloutConfig
 
-REWARDED = "<reason>as"
+OPENINGS = ("<reason>a", "<reason>l")  # "ask about ..." or "likely ..."
 
 
 class OpeningGame(DoctorGRPO):
-    """Reward 1 when the doctor's reply starts with REWARDED, else 0."""
+    """Reward 1 when the doctor's reply starts with `rewarded`, else 0."""
+
+    rewarded = OPENINGS[0]
 
     def prompt(self, complaint: str) -> list[int]:
         return self.engine.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
@@ -40,17 +42,17 @@ class OpeningGame(DoctorGRPO):
     def score(self, episodes):
         for e in episodes:
             sampled = [t for t, m in zip(e.token_ids, e.doctor_mask) if m]
-            e.reward = float(self.policy.tokenizer.decode(sampled).startswith(REWARDED))
+            e.reward = float(self.policy.tokenizer.decode(sampled).startswith(self.rewarded))
             e.parts = {"credit": e.reward, "format": 1.0, "questions": 0.0, "process": 0.0}
 
-    def rewarded_probability(self, prompt: list[int]) -> float:
-        """P(the token after '<reason>' begins 'as'), exactly, from the logits."""
+    def opening_probability(self, prompt: list[int], opening: str) -> float:
+        """P(the reply starts with `opening`) given that it starts with '<reason>', from the logits."""
         tokenizer = self.policy.tokenizer
         ids = torch.tensor([prompt + tokenizer.encode("<reason>", add_special_tokens=False)])
         with torch.no_grad():
             probs = torch.softmax(self.policy.model(input_ids=ids).logits[0, -1].float(), -1)
-        starts = [t for t in range(len(tokenizer)) if tokenizer.decode([t]).startswith("as")]
-        return float(probs[starts].sum())
+        letter = opening.removeprefix("<reason>")
+        return float(probs[[t for t in range(len(tokenizer)) if tokenizer.decode([t]).startswith(letter)]].sum())
 
 
 def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
@@ -63,13 +65,14 @@ def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
     data = CaseDataModule(batch_size=2, variants_per_disease=1, max_eval_cases=1)
     model.setup("fit")
     probe = model.prompt("I've had a bad headache since this morning.")
-    before = model.rewarded_probability(probe)
+    model.rewarded = min(OPENINGS, key=lambda opening: model.opening_probability(probe, opening))
+    before = model.opening_probability(probe, model.rewarded)
     trainer = L.Trainer(
         max_steps=20, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
     )
     trainer.fit(model, datamodule=data)
-    after = model.rewarded_probability(probe)
-    print(f"P(rewarded answer): {before:.3f} -> {after:.3f}")
-    assert 0.1 < before < 0.6  # the untrained doctor mostly guesses
+    after = model.opening_probability(probe, model.rewarded)
+    print(f"P(rewarded answer {model.rewarded!r}): {before:.3f} -> {after:.3f}")
+    assert 0.02 < before < 0.5  # the less likely of two live openings
     assert after > 0.9

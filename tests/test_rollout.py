@@ -6,7 +6,7 @@ import pytest
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
-from grpodx.dialogue import LAST_TURN_NOTE, ChatTokens, TemplateError
+from grpodx.dialogue import LAST_TURN_NOTE, ChatTokens, TemplateError, system_prompt
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
 from grpodx.rollout import RolloutConfig, RolloutEngine, pack
@@ -112,11 +112,12 @@ def test_context_overflow_is_truncated_and_not_trainable(tiny_policy):
     from dataclasses import replace
 
     policy = RecordingPolicy(tiny_policy)
-    policy.config = replace(tiny_policy.config, max_seq_len=160)
     run = engine(policy, max_new_tokens=48, max_turns=5)
+    budget = max(len(run.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": c.chief_complaint}])) for c in cases(2)) + 80
+    policy.config = replace(tiny_policy.config, max_seq_len=budget)  # room for one doctor turn, not two
     episodes = run.run(cases(2), seeds=[1, 2], group_size=2, temperature=1.0)
     assert any(e.status == "truncated" for e in episodes)
-    assert all(len(e.token_ids) <= 160 for e in episodes)
+    assert all(len(e.token_ids) <= budget for e in episodes)
     assert not any(e.trainable for e in episodes if e.status == "truncated")
     run.close()
 
