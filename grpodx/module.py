@@ -81,7 +81,9 @@ class DoctorGRPO(L.LightningModule):
         """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
         failed in the patient or judge (an outage, not bad luck)."""
         super().__init__()
-        self.save_hyperparameters(redact({k: asdict(v) for k, v in dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim).items()} | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
+        groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
+        hparams = {name: asdict(group) for name, group in groups.items()}
+        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim

@@ -74,3 +74,13 @@ def test_multiple_choice_letters_map_to_options():
     assert resolve_option("A. Psoriasis", options) == "Psoriasis"
     assert resolve_option("Eczema", options) == "Eczema"
     assert resolve_option("E", options) == "E"
+
+
+def test_options_are_shown_only_in_multiple_choice_mode():
+    from grpodx.cases.schema import Case
+    from grpodx.dialogue import opening_message
+
+    case = Case("m1", "Psoriasis", (), "L40.0", "dermatology", 30, "male", "My elbows are scaly.", (), options=("Eczema", "Psoriasis"))
+    shown = opening_message("My elbows are scaly.", case, show_options=True)
+    assert "A. Eczema" in shown and "B. Psoriasis" in shown
+    assert opening_message("My elbows are scaly.", case, show_options=False) == "My elbows are scaly."

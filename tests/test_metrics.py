@@ -1,0 +1,35 @@
+"""Diagnostic metrics from episodes: accuracy@k from the judge's rank, exclusions, MC accuracy."""
+
+import pytest
+
+from grpodx.cases.schema import Case
+from grpodx.env.base import Verdict
+from grpodx.metrics import DiagnosticMetrics
+from grpodx.rollout import Episode
+
+
+def episode(rank, status="diagnosed", options=()):
+    case = Case("c", "Gout", (), "M10.9", "musculoskeletal", 50, "male", "My toe hurts.", (), options=options)
+    e = Episode(case=case, group=0, seed=0, messages=[], status=status, turns_ok=[True, rank == 1])
+    e.verdict = Verdict(credit=1.0 if rank == 1 else 0.0, correct=rank == 1, rank=rank)
+    return e
+
+
+def test_accuracy_at_k_follows_the_rank_and_failures_are_excluded():
+    metrics = DiagnosticMetrics(top_k=(3,))
+    metrics.update_from([episode(1), episode(3), episode(None), episode(1, status="env_error")])
+    results = metrics.results("val/")
+    # three scored episodes: right, truth third, truth nowhere; the env_error one is left out
+    assert results["val/accuracy"] == pytest.approx(1 / 3)
+    assert results["val/accuracy@3"] == pytest.approx(2 / 3)
+    assert results["val/format"] == pytest.approx(1 / 3)
+    assert results["val/turns"] == pytest.approx(2.0)
+    assert "val/mc_accuracy" not in results  # no multiple-choice cases seen
+
+
+def test_multiple_choice_accuracy_is_reported_separately():
+    metrics = DiagnosticMetrics()
+    metrics.update_from([episode(1, options=("Gout", "Pseudogout")), episode(None, options=("Gout", "Pseudogout")), episode(1)], multiple_choice=True)
+    results = metrics.results()
+    assert results["mc_accuracy"] == pytest.approx(0.5)
+    assert results["accuracy"] == pytest.approx(2 / 3)
