@@ -150,9 +150,10 @@ class DoctorGRPO(L.LightningModule):
             verdict = e.verdict
             e.parts = {
                 "credit": diagnosis_credit(verdict.credit if verdict else None),
+                "process": verdict.process if verdict and verdict.process is not None else 0.0,
+                "judged": diagnosis_credit(verdict.total if verdict else None),
                 "format": format_reward(e.turns_ok),
                 "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
-                "process": verdict.process if verdict and verdict.process is not None else 0.0,
             }
             e.reward = total_reward(e.parts, self.reward_weights)
 
@@ -237,7 +238,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
-            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in ("credit", "format", "questions", "process") if scored},
+            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in scored[0].parts if scored},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()
@@ -254,6 +255,7 @@ class DoctorGRPO(L.LightningModule):
         for name, part in (("patient", self.engine.patient), ("judge", self.engine.judge)):
             counters = {k: v for k, v in asdict(part.stats).items() if k != "extra"} | part.stats.extra
             totals |= {f"{name}_{k}": float(v) for k, v in counters.items()}
+        totals["leaks"] = totals["patient_leaks"] + totals["judge_leaks"]  # the env/leaks
         step = {f"env/{k}": v - self._env_seen.get(k, 0.0) for k, v in totals.items()}
         self._env_seen = totals
         return step | {f"env_total/{k}": v for k, v in totals.items()}

@@ -1,6 +1,9 @@
 """Reward parts: small pure functions, weighted and summed.
 
-reward = w_dx * credit + w_format * format_ok - w_turn * questions_asked
+reward = w_dx * judged + w_format * format_ok - w_turn * questions_asked
+
+`judged` is the judge's credit, blended with its optional process score by the judge's own
+`process_weight` (`Verdict.total`); it equals the credit by default.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from dataclasses import dataclass
 @dataclass
 class RewardWeights:
     w_dx: float = 1.0
-    """Weight of the judge's diagnostic credit (0..1)."""
+    """Weight of the judge's score (0..1): diagnostic credit, blended with the process score
+    when `judge.process_weight` > 0."""
     w_format: float = 0.2
     """Weight of strict format compliance over the whole episode (0 or 1)."""
     w_turn: float = 0.02
     """Cost of each question asked, so that asking earns its keep."""
-    w_process: float = 0.0
-    """Weight of the judge's optional process score (question quality, reasoning)."""
 
 
 def diagnosis_credit(credit: float | None) -> float:
@@ -50,13 +52,7 @@ def questions_asked(turns: int, diagnosed: bool) -> int:
 def total_reward(parts: dict[str, float], weights: RewardWeights) -> float:
     """Weighted sum of the parts.
 
-    >>> total_reward({"credit": 1.0, "format": 1.0, "questions": 2, "process": 0.0}, RewardWeights())
+    >>> total_reward({"judged": 1.0, "format": 1.0, "questions": 2}, RewardWeights())
     1.16
     """
-    return round(
-        weights.w_dx * parts["credit"]
-        + weights.w_format * parts["format"]
-        - weights.w_turn * parts["questions"]
-        + weights.w_process * parts["process"],
-        10,
-    )
+    return round(weights.w_dx * parts["judged"] + weights.w_format * parts["format"] - weights.w_turn * parts["questions"], 10)
