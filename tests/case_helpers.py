@@ -54,3 +54,20 @@ def case_record(case_id: str = "c1", **changes: Any) -> dict[str, Any]:
     }
     record.update(changes)
     return record
+
+
+def pneumonia_case(case_id: str, *facts: Any) -> Any:
+    """A 67-year-old woman with community-acquired pneumonia, holding the given facts."""
+    from grpodx.cases.schema import Case
+
+    return Case(
+        id=case_id,
+        diagnosis="Community-acquired pneumonia",
+        aliases=("pneumonia", "CAP"),
+        icd10="J18.9",
+        body_system="respiratory",
+        age=67,
+        sex="female",
+        chief_complaint="I've had a cough and a fever for three days.",
+        facts=tuple(facts),
+    )

@@ -12,24 +12,17 @@ from typing import Any
 
 import pytest
 
-from grpodx.cases.schema import Case, Fact
+from case_helpers import pneumonia_case
+
+from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
 from openai_server import FakeOpenAIServer, Reply
 
-CASE = Case(
-    id="cap-1",
-    diagnosis="Community-acquired pneumonia",
-    aliases=("pneumonia", "CAP"),
-    icd10="J18.9",
-    body_system="respiratory",
-    age=67,
-    sex="female",
-    chief_complaint="I've had a cough and a fever for three days.",
-    facts=(
-        Fact("symptom", "I'm bringing up green phlegm.", ("phlegm",)),
-        Fact("exam", "Crackles at the right base.", ("listen",)),
-    ),
+CASE = pneumonia_case(
+    "cap-1",
+    Fact("symptom", "I'm bringing up green phlegm.", ("phlegm",)),
+    Fact("exam", "Crackles at the right base.", ("listen",)),
 )
 DIALOGUE = [
     {"role": "patient", "content": "Hello doctor, I have a cough."},

@@ -6,28 +6,21 @@ import json
 
 import pytest
 
-from grpodx.cases.schema import Case, Fact
+from case_helpers import pneumonia_case
+
+from grpodx.cases.schema import Fact
 from grpodx.env.scripted import GREETINGS, MAX_FACTS, NO_RESULT, NOT_SURE, PatientSheet, answer, matching_facts, opening
 
-CASE = Case(
-    id="t1",
-    diagnosis="Community-acquired pneumonia",
-    aliases=("pneumonia", "CAP"),
-    icd10="J18.9",
-    body_system="respiratory",
-    age=67,
-    sex="female",
-    chief_complaint="I've had a cough and a fever for three days.",
-    facts=(
-        Fact("symptom", "I'm bringing up green phlegm.", ("phlegm", "sputum")),
-        Fact("negative", "No, I haven't coughed up blood.", ("blood",)),
-        Fact("social", "I smoke ten a day.", ("smok",)),
-        Fact("social", "I drink a glass of wine at dinner.", ("alcohol", "drink")),
-        Fact("medication", "I take a blood pressure tablet.", ("medication", "tablet")),
-        Fact("history", "I had my appendix out as a child.", ("operation", "surgery")),
-        Fact("exam", "Crackles at the right base.", ("examin", "listen", "chest")),
-        Fact("test", "Chest X-ray: right lower lobe consolidation.", ("x ray", "xray")),
-    ),
+CASE = pneumonia_case(
+    "t1",
+    Fact("symptom", "I'm bringing up green phlegm.", ("phlegm", "sputum")),
+    Fact("negative", "No, I haven't coughed up blood.", ("blood",)),
+    Fact("social", "I smoke ten a day.", ("smok",)),
+    Fact("social", "I drink a glass of wine at dinner.", ("alcohol", "drink")),
+    Fact("medication", "I take a blood pressure tablet.", ("medication", "tablet")),
+    Fact("history", "I had my appendix out as a child.", ("operation", "surgery")),
+    Fact("exam", "Crackles at the right base.", ("examin", "listen", "chest")),
+    Fact("test", "Chest X-ray: right lower lobe consolidation.", ("x ray", "xray")),
 )
 SHEET = PatientSheet.from_case(CASE)
 

@@ -122,3 +122,17 @@ class ModelCaller:
         if self.config.api_key:  # a provider may echo the key back; it must not reach a log
             text = text.replace(self.config.api_key, "***")
         return text if len(text) <= limit else text[:limit] + "..."
+
+
+class CallerStats:
+    """`stats` for a patient or judge that calls its model through `self._caller`."""
+
+    _caller: ModelCaller
+
+    @property
+    def stats(self) -> EnvStats:
+        return self._caller.stats
+
+    @stats.setter
+    def stats(self, value: EnvStats) -> None:  # a caller may swap in fresh counters each step
+        self._caller.stats = value

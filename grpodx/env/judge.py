@@ -14,13 +14,13 @@ from dataclasses import replace
 
 from grpodx.cases.schema import Case
 from grpodx.env.base import EnvStats, Judge, Message, Verdict
-from grpodx.env.calls import ModelCaller
+from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import RUBRIC_JUDGE, JudgeConfig
 from grpodx.env.prompts import UnparseableScore, judge_messages, parse_score, process_messages
 from grpodx.env.rubric import DiagnosisIndex, Truth, rank
 
 
-class LiteLLMJudge(Judge):
+class LiteLLMJudge(CallerStats, Judge):
     def __init__(self, config: JudgeConfig, index: DiagnosisIndex) -> None:
         self.config = config
         self._index = index
@@ -30,14 +30,6 @@ class LiteLLMJudge(Judge):
 
     def __repr__(self) -> str:
         return f"LiteLLMJudge({self.config!r})"
-
-    @property
-    def stats(self) -> EnvStats:  # type: ignore[override]
-        return self._caller.stats
-
-    @stats.setter
-    def stats(self, value: EnvStats) -> None:  # a caller may swap in fresh counters each step
-        self._caller.stats = value
 
     async def score(self, case: Case, diagnosis: str, differential: list[str], dialogue: list[Message] | None = None) -> Verdict:
         truth = Truth.from_case(case)

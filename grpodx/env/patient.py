@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from grpodx.cases.schema import Case
 from grpodx.env.base import EnvStats, Message, Patient
-from grpodx.env.calls import ModelCaller
+from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import PatientConfig
 from grpodx.env.prompts import patient_messages
 from grpodx.env.scripted import PatientSheet
@@ -28,20 +28,12 @@ def redact_diagnosis(text: str, names: tuple[str, ...]) -> tuple[str, int]:
     return text, found
 
 
-class LiteLLMPatient(Patient):
+class LiteLLMPatient(CallerStats, Patient):
     """Sends the case's patient sheet (never the diagnosis) and the dialogue to `config.model`."""
 
     def __init__(self, config: PatientConfig) -> None:
         self.config = config
         self._caller = ModelCaller(config, EnvStats())
-
-    @property
-    def stats(self) -> EnvStats:  # type: ignore[override]
-        return self._caller.stats
-
-    @stats.setter
-    def stats(self, value: EnvStats) -> None:  # a caller may swap in fresh counters each step
-        self._caller.stats = value
 
     def __repr__(self) -> str:
         return f"LiteLLMPatient({self.config!r})"
