@@ -111,9 +111,17 @@ class DoctorGRPO(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.policy.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
-        total = max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1) if self._trainer else 1
+        total = self._total_optimizer_steps()
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self._lr_factor(step, total))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def _total_optimizer_steps(self) -> int:
+        """max_steps counts optimizer steps already; an epoch budget counts training steps (x mu)."""
+        if not self._trainer:
+            return 1
+        if self.trainer.max_steps > 0:
+            return self.trainer.max_steps
+        return max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1)
 
     def _lr_factor(self, step: int, total: int) -> float:
         warmup = self.optim.warmup_steps
