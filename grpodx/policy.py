@@ -202,9 +202,6 @@ class Policy(nn.Module):
         with torch.no_grad(), adapter_off:
             return self.log_probs(input_ids, attention_mask, temperature)
 
-    def trainable_state_dict(self) -> dict[str, Tensor]:
-        return {name: p.detach() for name, p in self.named_parameters() if p.requires_grad}
-
     def save_adapter(self, folder: str | Path) -> Path:
         """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) atomically."""
         folder = Path(folder)

@@ -103,11 +103,3 @@ def builtin_templates() -> tuple[DiseaseTemplate, ...]:
         seen[key] = template.body_system
     return tuple(templates)
 
-
-if __name__ == "__main__":  # python -m grpodx.cases.bank: validate the bank and print counts
-    from collections import Counter
-
-    bank = builtin_templates()
-    print(f"{len(bank)} diagnoses")
-    for system, count in sorted(Counter(t.body_system for t in bank).items()):
-        print(f"  {system:24s} {count}")

@@ -13,7 +13,6 @@ FACT_KINDS = ("symptom", "negative", "history", "medication", "social", "family"
 """Patient-reported kinds first; `exam` and `test` are revealed only when the doctor examines or
 orders them (the measurement role in AgentClinic)."""
 
-PATIENT_KINDS = frozenset(FACT_KINDS[:6])
 MEASURED_KINDS = frozenset({"exam", "test"})
 
 BODY_SYSTEMS = (
