@@ -1,47 +1,44 @@
-"""`python -m grpodx fit|validate|test|predict --config FILE`, plus `cases ...`."""
+"""`python -m grpodx COMMAND ...`: a light dispatcher, so that each command imports only what it needs.
+
+`fit`, `validate`, `test` and `predict` go to LightningCLI (`grpodx.train_cli`); every other
+command is a module with a `main(argv) -> int`, imported only when it is run.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
-import warnings
 
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-
-from grpodx.callbacks import AdapterExport, TranscriptLogger
-from grpodx.data import CaseDataModule
-from grpodx.env.secrets import RedactingSaveConfigCallback
-from grpodx.module import DoctorGRPO
-
-
-class GrpodxCLI(LightningCLI):
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(AdapterExport, "adapter_export")
-        parser.add_lightning_class_args(TranscriptLogger, "transcripts")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module with main(argv) -> int, one line of help)
+    "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
+}
+_TRAINER_HELP = {
+    "fit": "train the doctor with GRPO (validates before the first step and every val_check_interval)",
+    "validate": "evaluate on the validation split",
+    "test": "evaluate on the test split, or --data.test_cases SOURCE",
+    "predict": "score one episode per test case and write the records",
+}
 
 
-# Known, harmless library warnings that would bury our own output on every run:
-# checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
-# and PEFT still calls a transformers helper deprecated in v5.
-_QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
+def usage() -> str:
+    lines = ["usage: python -m grpodx COMMAND [options]   (COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:10s} {text}" for name, text in _TRAINER_HELP.items()]
+    lines += [f"  {name:10s} {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    for pattern in _QUIET:
-        warnings.filterwarnings("ignore", message=pattern)
-    if argv[:1] == ["cases"]:
-        from grpodx.cases.cli import main as cases_main
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv else ""
+    if command in TRAINER_COMMANDS:
+        from grpodx.train_cli import run_trainer
 
-        sys.exit(cases_main(argv[1:]))
-    GrpodxCLI(
-        DoctorGRPO,
-        CaseDataModule,
-        args=argv,
-        save_config_callback=RedactingSaveConfigCallback,
-        save_config_kwargs={"overwrite": True},
-        trainer_defaults={"plugins": [{"class_path": "grpodx.callbacks.AtomicCheckpointIO"}]},
-        parser_kwargs={"default_env": False},
-    )
+        run_trainer(argv)
+        return
+    if command in COMMANDS:
+        module = importlib.import_module(COMMANDS[command][0])
+        sys.exit(module.main(argv[1:]))
+    print(usage(), file=sys.stderr if command not in ("-h", "--help", "help") else sys.stdout)
+    sys.exit(0 if command in ("-h", "--help", "help") else 2)

@@ -1,0 +1,53 @@
+"""`python -m grpodx fit|validate|test|predict --config FILE`: the LightningCLI behind the trainer commands."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from grpodx.callbacks import AdapterExport, TranscriptLogger
+from grpodx.data import CaseDataModule
+from grpodx.env.secrets import RedactingSaveConfigCallback
+from grpodx.module import DoctorGRPO
+
+
+class GrpodxCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(AdapterExport, "adapter_export")
+        parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+
+
+# Known, harmless library warnings that would bury our own output on every run:
+# checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
+# and PEFT still calls a transformers helper deprecated in v5.
+_QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
+
+
+def run_trainer(argv: list[str]) -> None:
+    """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
+    for pattern in _QUIET:
+        warnings.filterwarnings("ignore", message=pattern)
+    # LightningCLI warns when it is given `args` while sys.argv also holds arguments; ours are
+    # the same ones, already split off by the dispatcher.
+    program, sys.argv[1:] = sys.argv[1:], []
+    try:
+        _cli(argv)
+    finally:
+        sys.argv[1:] = program
+
+
+def _cli(argv: list[str]) -> None:
+    GrpodxCLI(
+        DoctorGRPO,
+        CaseDataModule,
+        args=argv,
+        save_config_callback=RedactingSaveConfigCallback,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"plugins": [{"class_path": "grpodx.callbacks.AtomicCheckpointIO"}]},
+        parser_kwargs={"default_env": False},
+    )
