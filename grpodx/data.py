@@ -21,6 +21,16 @@ def collate_cases(cases: list[Case]) -> list[Case]:
     return list(cases)
 
 
+def keep_diagnoses(cases: list[Case], names: list[str]) -> list[Case]:
+    """The cases whose diagnosis is one of `names` (case-insensitive); an unknown name is an error."""
+    wanted = {n.strip().lower() for n in names}
+    known = {c.diagnosis.lower() for c in cases}
+    unknown = sorted(wanted - known)
+    if not wanted or unknown:
+        raise ValueError(f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)")
+    return [c for c in cases if c.diagnosis.lower() in wanted]
+
+
 class CaseDataModule(LightningDataModule):
     def __init__(
         self,
@@ -35,6 +45,7 @@ class CaseDataModule(LightningDataModule):
         skip_invalid: bool = False,
         max_train_cases: int | None = None,
         max_eval_cases: int | None = None,
+        diagnoses: list[str] | None = None,
     ) -> None:
         """
         Args:
@@ -50,6 +61,8 @@ class CaseDataModule(LightningDataModule):
             skip_invalid: report and skip bad records instead of failing on the first.
             max_train_cases: keep a seeded random subset of this many training cases.
             max_eval_cases: keep a seeded random subset of this many val and test cases each.
+            diagnoses: keep only cases of these diagnoses (case-insensitive; each must exist in
+                the sources), before splitting: a smaller task for a small budget.
         """
         super().__init__()
         if batch_size < 1 or eval_batch_size < 1:
@@ -65,6 +78,7 @@ class CaseDataModule(LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.skip_invalid = skip_invalid
         self.max_train_cases, self.max_eval_cases = max_train_cases, max_eval_cases
+        self.keep_diagnoses = list(diagnoses) if diagnoses is not None else None
         self._all: list[Case] | None = None
         self.train_cases: list[Case] = []
         self.val_cases: list[Case] = []
@@ -78,6 +92,8 @@ class CaseDataModule(LightningDataModule):
         )
         for report in reports:
             rank_zero_info(report.summary())
+        if self.keep_diagnoses is not None:
+            cases = keep_diagnoses(cases, self.keep_diagnoses)
         train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         self.train_cases = subsample(train, self.max_train_cases, self.seed)
         self.val_cases = subsample(val, self.max_eval_cases, self.seed)

@@ -22,7 +22,7 @@ from grpodx.env.secrets import redact
 from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.policy import Policy, PolicyConfig
-from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
+from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, graded_format_reward, questions_asked, total_reward
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
 
 
@@ -161,6 +161,7 @@ class DoctorGRPO(L.LightningModule):
                 "process": verdict.process if verdict and verdict.process is not None else 0.0,
                 "judged": diagnosis_credit(verdict.total if verdict else None),
                 "format": format_reward(e.turns_ok),
+                "format_graded": graded_format_reward(e.turn_grades),
                 "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
             }
             e.reward = total_reward(e.parts, self.reward_weights)
@@ -278,7 +279,7 @@ class DoctorGRPO(L.LightningModule):
     def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
         """One scored episode per case, at the evaluation temperature, seeded by the case."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
-        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
+        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature, evaluation=True)
         self.score(episodes)
         return episodes
 

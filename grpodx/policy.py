@@ -162,8 +162,18 @@ class Policy(nn.Module):
             if unsloth:
                 FastLanguageModel.for_training(self.model)
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0) -> list[list[int]]:
-        """One batched, left-padded, KV-cached generate; each output ends at its first stop token."""
+    def generate(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram_size: int = 0,
+    ) -> list[list[int]]:
+        """One batched, left-padded, KV-cached generate; each output ends at its first stop token.
+        The repetition settings change the sampling distribution: evaluation only, never for
+        tokens that are trained on."""
         pad = self.tokenizer.pad_token_id
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
@@ -172,6 +182,10 @@ class Policy(nn.Module):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        if repetition_penalty != 1.0:
+            sampling["repetition_penalty"] = repetition_penalty
+        if no_repeat_ngram_size:
+            sampling["no_repeat_ngram_size"] = no_repeat_ngram_size
         with self._inference():
             out = self.model.generate(
                 input_ids=ids.to(self.device),

@@ -6,7 +6,9 @@
    appended as they are and marked as doctor tokens.
 3. A visible `DIAGNOSIS:` line ends the episode; otherwise the patient answers (all active
    episodes concurrently) and its reply is appended as the chat template's delta. The last
-   allowed turn carries the note that the doctor must diagnose now.
+   allowed turn carries the note that the doctor must diagnose now; with
+   `force_final_diagnosis` that turn also starts from a prefilled `DIAGNOSIS:`, appended as
+   context (mask 0, no loss: the doctor did not sample it) before the doctor generates.
 4. Diagnosed episodes are judged concurrently. A patient or judge failure makes the episode
    `env_error`; a context that cannot fit another turn makes it `truncated`.
 """
@@ -20,7 +22,16 @@ import torch
 from torch import Tensor
 
 from grpodx.cases.schema import Case
-from grpodx.dialogue import ChatTokens, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
+from grpodx.dialogue import (
+    DIAGNOSIS_PREFIX,
+    ChatTokens,
+    format_grade,
+    opening_message,
+    patient_message,
+    read_doctor_turn,
+    resolve_option,
+    system_prompt,
+)
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.policy import Policy
 
@@ -41,8 +52,19 @@ class RolloutConfig:
     """Sampling temperature for validate/test; 0 is greedy."""
     show_options: bool = False
     """Multiple-choice mode: show a case's answer options to the doctor."""
+    force_final_diagnosis: bool = False
+    """Start the last allowed doctor turn from a prefilled `DIAGNOSIS:` (context, not sampled,
+    so it carries no loss): every episode that reaches it is judged, so a model that never
+    writes the protocol by itself still gets graded diagnoses (the cold start)."""
+    eval_repetition_penalty: float = 1.0
+    """Repetition penalty for validate/test only (1 is none). Never used while training: the
+    loss's log-probs assume the plain softmax the tokens were sampled from."""
+    eval_no_repeat_ngram_size: int = 0
+    """Forbid repeating any n-gram of this size in a doctor turn, validate/test only (0: off)."""
 
     def __post_init__(self) -> None:
+        if self.eval_repetition_penalty <= 0 or self.eval_no_repeat_ngram_size < 0:
+            raise ValueError("rollout.eval_repetition_penalty must be > 0 and rollout.eval_no_repeat_ngram_size >= 0")
         if self.group_size < 2:
             raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
         if self.max_turns < 1 or self.max_new_tokens < 1:
@@ -63,6 +85,8 @@ class Episode:
     token_ids: list[int] = field(default_factory=list)
     doctor_mask: list[int] = field(default_factory=list)
     turns_ok: list[bool] = field(default_factory=list)
+    turn_grades: list[float] = field(default_factory=list)
+    """Graded format credit of each doctor turn (`dialogue.format_grade`)."""
     diagnosis: str | None = None
     differential: tuple[str, ...] = ()
     status: str = "active"
@@ -108,19 +132,26 @@ class RolloutEngine:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
-    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
-        """`group_size` episodes of each case, in order; episode.group is the case's index."""
-        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature))
+    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False) -> list[Episode]:
+        """`group_size` episodes of each case, in order; episode.group is the case's index.
+        `evaluation` applies the eval-only repetition settings."""
+        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
 
-    async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
+    async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
         episodes = await self._open(cases, seeds, group_size)
+        c = self.config
+        penalties = {"repetition_penalty": c.eval_repetition_penalty, "no_repeat_ngram_size": c.eval_no_repeat_ngram_size} if evaluation else {}
         for turn in range(1, self.config.max_turns + 1):
-            active = [e for e in episodes if e.status == "active" and self._fits(e)]
+            last = turn == self.config.max_turns
+            prefill = self.chat.encode(DIAGNOSIS_PREFIX) if last and self.config.force_final_diagnosis else []
+            active = [e for e in episodes if e.status == "active" and self._fits(e, len(prefill))]
             if not active:
                 break
-            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p)
+            for episode in active:
+                episode.append(prefill, doctor=False)  # context the doctor continues, not a sample
+            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p, **penalties)
             for episode, ids in zip(active, samples):
-                self._doctor_turn(episode, ids, last=turn == self.config.max_turns)
+                self._doctor_turn(episode, ids, last, prefill)
             last_next = turn + 1 == self.config.max_turns
             await asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active"))
         await asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed"))
@@ -142,18 +173,19 @@ class RolloutEngine:
                 episodes.append(episode)
         return episodes
 
-    def _fits(self, episode: Episode) -> bool:
-        if len(episode.token_ids) + self.config.max_new_tokens <= self.policy.config.max_seq_len:
+    def _fits(self, episode: Episode, extra: int = 0) -> bool:
+        if len(episode.token_ids) + extra + self.config.max_new_tokens <= self.policy.config.max_seq_len:
             return True
         episode.status = "truncated"
         return False
 
-    def _doctor_turn(self, episode: Episode, ids: list[int], last: bool) -> None:
+    def _doctor_turn(self, episode: Episode, ids: list[int], last: bool, prefill: list[int]) -> None:
         episode.append(ids, doctor=True)
         ended = bool(ids) and ids[-1] in self.policy.stop_ids
-        text = self.policy.tokenizer.decode(ids[:-1] if ended else ids)
+        text = self.policy.tokenizer.decode(prefill + (ids[:-1] if ended else ids))
         turn = read_doctor_turn(text)
         episode.turns_ok.append(turn.format_ok and ended)
+        episode.turn_grades.append(format_grade(text, ended))
         episode.messages.append({"role": "assistant", "content": text})
         episode.dialogue.append({"role": "doctor", "content": turn.visible})
         if turn.diagnosis is not None:

@@ -12,12 +12,14 @@ from grpodx.callbacks import AdapterExport, TranscriptLogger
 from grpodx.data import CaseDataModule
 from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.module import DoctorGRPO
+from grpodx.warmup import WarmUp
 
 
 class GrpodxCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(AdapterExport, "adapter_export")
         parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(WarmUp, "warmup")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
 
@@ -42,9 +44,14 @@ def run_trainer(argv: list[str]) -> None:
 
 
 def _cli(argv: list[str]) -> None:
-    GrpodxCLI(
-        DoctorGRPO,
-        CaseDataModule,
+    GrpodxCLI(**_cli_kwargs(argv))
+
+
+def _cli_kwargs(argv: list[str]) -> dict:
+    """GrpodxCLI's arguments; `run=False` with them builds model, data and trainer without running."""
+    return dict(
+        model_class=DoctorGRPO,
+        datamodule_class=CaseDataModule,
         args=argv,
         save_config_callback=RedactingSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
