@@ -92,15 +92,14 @@ class CaseDataModule(LightningDataModule):
         )
         for report in reports:
             rank_zero_info(report.summary())
-        if self.keep_diagnoses is not None:
-            cases = keep_diagnoses(cases, self.keep_diagnoses)
-        train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
+        subset = keep_diagnoses(cases, self.keep_diagnoses) if self.keep_diagnoses is not None else cases
+        train, val, test = split_cases(subset, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         self.train_cases = subsample(train, self.max_train_cases, self.seed)
         self.val_cases = subsample(val, self.max_eval_cases, self.seed)
         self.test_cases = subsample(test, self.max_eval_cases, self.seed)
-        self._all = cases
+        self._all = cases  # the judge's universe: every loaded diagnosis, even outside a subset
         rank_zero_info(
-            f"cases: {len(cases)} from {len(self.sources)} source(s), {len(self.diagnoses())} diagnoses; "
+            f"cases: {len(subset)} from {len(self.sources)} source(s), {len({c.diagnosis for c in subset})} diagnoses; "
             f"split by {self.split_by}: train {len(self.train_cases)}, val {len(self.val_cases)}, test {len(self.test_cases)}"
         )
 

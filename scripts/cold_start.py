@@ -13,13 +13,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's grpodx, not an installed one
+
+
+def _zero_variance(episodes, group_size: int, weights) -> float:
+    from grpodx.rewards import total_reward
+
+    rewards = [total_reward(e.parts, weights) if e.trainable else 0.0 for e in episodes]
+    groups = [rewards[i : i + group_size] for i in range(0, len(rewards), group_size)]
+    return round(sum(max(g) - min(g) < 1e-9 for g in groups) / len(groups), 4)
+
+
+def _repeats(text: str) -> bool:
+    """A doctor turn that says one sentence (of 3+ words) twice: the cold-start failure."""
+    sentences = [" ".join(x.split()).lower() for x in re.split(r"[.!?\n]+", text) if len(x.split()) >= 3]
+    return len(sentences) != len(set(sentences))
 
 
 def _summary(episodes, group_size: int | None) -> dict[str, float]:
@@ -30,13 +46,17 @@ def _summary(episodes, group_size: int | None) -> dict[str, float]:
         out["reward_mean"] = round(sum(e.reward for e in scored) / len(scored), 4)
         out["accuracy"] = round(sum(bool(e.verdict and e.verdict.correct) for e in scored) / len(scored), 4)
         out["turns"] = round(sum(e.turns for e in scored) / len(scored), 3)
+        doctor = [m["content"] for e in scored for m in e.messages if m["role"] == "assistant"]
+        out["repeating_turns"] = round(sum(_repeats(t) for t in doctor) / max(len(doctor), 1), 4)
     for status in ("diagnosed", "out_of_turns", "truncated", "env_error"):
         out[f"status_{status}"] = round(sum(e.status == status for e in episodes) / len(episodes), 4)
-    if group_size:
-        rewards = [e.reward for e in episodes]
-        groups = [rewards[i : i + group_size] for i in range(0, len(rewards), group_size)]
-        out["zero_variance_groups"] = round(sum(max(g) - min(g) < 1e-9 for g in groups) / len(groups), 4)
     return out
+
+
+def _write(path: str, episodes) -> None:
+    if path:
+        with open(path, "w") as file:
+            file.write("\n\n".join(e.transcript() for e in episodes))
 
 
 def main(argv: list[str]) -> int:
@@ -50,6 +70,8 @@ def main(argv: list[str]) -> int:
     ours.add_argument("--eval", type=int, default=0, help="greedy-evaluate this many validation cases")
     ours.add_argument("--warmup", action="store_true", help="run the config's warmup first")
     ours.add_argument("--transcripts", default="", help="write every episode's transcript to this file")
+    ours.add_argument("--graded-weights", default="0,0.2", help="zero-variance fraction under each reward.w_format_graded")
+    ours.add_argument("--eval-penalties", default="", help="comma list: evaluate once per eval_repetition_penalty")
     args = ours.parse_args(argv[:split])
 
     from grpodx.train_cli import GrpodxCLI, _cli_kwargs
@@ -78,15 +100,20 @@ def main(argv: list[str]) -> int:
         episodes += rolled
     record["rollout_s"] = round(time.perf_counter() - started, 1)
     record["train"] = _summary(episodes, g)
-    if args.eval:
+    for w in (float(x) for x in args.graded_weights.split(",")):
+        record["train"][f"zero_variance_groups@w_format_graded={w}"] = _zero_variance(episodes, g, replace(model.reward_weights, w_format_graded=w))
+    _write(args.transcripts, episodes)
+    print(json.dumps(record), flush=True)  # the rollout's numbers first: evaluation may take long
+    record = {"label": args.label}
+    penalties = [float(x) for x in args.eval_penalties.split(",")] if args.eval_penalties else [model.rollout_config.eval_repetition_penalty]
+    for penalty in penalties if args.eval else []:
+        model.rollout_config.eval_repetition_penalty = penalty  # the engine reads the same config object
         started = time.perf_counter()
         evaluated = model._eval_episodes(data.val_cases[: args.eval])
-        record["eval"] = _summary(evaluated, None) | {"seconds": round(time.perf_counter() - started, 1)}
+        record[f"eval@repetition_penalty={penalty}"] = _summary(evaluated, None) | {"seconds": round(time.perf_counter() - started, 1)}
         episodes += evaluated
-    if args.transcripts:
-        with open(args.transcripts, "w") as file:
-            file.write("\n\n".join(e.transcript() for e in episodes))
-    print(json.dumps(record))
+    _write(args.transcripts, episodes)
+    print(json.dumps(record), flush=True)
     model.teardown("fit")
     return 0
 
