@@ -18,7 +18,7 @@ from typing import Iterator, Literal
 import torch
 from torch import Tensor, nn
 
-from grpodx.tiny import resolve_model_path
+from grpodx.models import resolve_model
 
 
 @dataclass
@@ -75,7 +75,7 @@ def _load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
     from peft import PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model_path(config.model, config.cache_dir)
+    path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(
         path, dtype=getattr(torch, config.dtype), **({"load_in_4bit": True} if config.load_in_4bit else {})
@@ -101,7 +101,7 @@ def _load_unsloth(config: PolicyConfig) -> tuple[nn.Module, object]:
     except ImportError as error:
         raise ImportError("backend 'unsloth' needs a GPU and `pip install 'grpodx[gpu]'`") from error
     model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=config.adapter_path or resolve_model_path(config.model, config.cache_dir),
+        model_name=config.adapter_path or resolve_model(config.model, config.cache_dir),
         max_seq_length=config.max_seq_len,
         dtype=getattr(torch, config.dtype),
         load_in_4bit=config.load_in_4bit,
