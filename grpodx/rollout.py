@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -24,7 +25,8 @@ from torch import Tensor
 from grpodx.cases.schema import Case
 from grpodx.dialogue import (
     DIAGNOSIS_PREFIX,
-    ChatTokens,
+    DOCTOR_CHAT_ROLE,
+    ChatMessage,
     format_grade,
     opening_message,
     patient_message,
@@ -34,8 +36,13 @@ from grpodx.dialogue import (
 )
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.policy import Policy
+from grpodx.template import ChatTokens
 
-STATUSES = ("diagnosed", "out_of_turns", "truncated", "env_error")
+Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"]
+"""`active` while the conversation runs; one of the others once it is over."""
+STATUSES: tuple[Status, ...] = tuple(s for s in get_args(Status) if s != "active")
+"""The finished statuses."""
+_SPEAKER = {chat: role for role, chat in DOCTOR_CHAT_ROLE.items()}  # transcripts name who spoke
 
 
 @dataclass
@@ -78,7 +85,7 @@ class Episode:
     case: Case
     group: int
     seed: int
-    messages: list[dict[str, str]]
+    messages: list[ChatMessage]
     """The doctor's view in chat-template roles, its reasoning included."""
     dialogue: list[Message] = field(default_factory=list)
     """The patient's view: visible text only."""
@@ -89,7 +96,7 @@ class Episode:
     """Graded format credit of each doctor turn (`dialogue.format_grade`)."""
     diagnosis: str | None = None
     differential: tuple[str, ...] = ()
-    status: str = "active"
+    status: Status = "active"
     error: str = ""
     verdict: Verdict | None = None
     reward: float = 0.0
@@ -111,7 +118,7 @@ class Episode:
         """Markdown for TensorBoard: the whole conversation, reasoning included."""
         lines = [f"**case** {self.case.id} — truth: {self.case.diagnosis} — status: {self.status}", ""]
         for message in self.messages[1:]:
-            who = {"user": "patient", "assistant": "doctor"}.get(message["role"], message["role"])
+            who = _SPEAKER.get(message["role"], message["role"])
             lines.append(f"**{who}:** {message['content']}  ")
         parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
         lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
@@ -140,7 +147,7 @@ class RolloutEngine:
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
         episodes = await self._open(cases, seeds, group_size)
         c = self.config
-        penalties = {"repetition_penalty": c.eval_repetition_penalty, "no_repeat_ngram_size": c.eval_no_repeat_ngram_size} if evaluation else {}
+        penalties: dict[str, Any] = {"repetition_penalty": c.eval_repetition_penalty, "no_repeat_ngram_size": c.eval_no_repeat_ngram_size} if evaluation else {}
         for turn in range(1, self.config.max_turns + 1):
             last = turn == self.config.max_turns
             prefill = self.chat.encode(DIAGNOSIS_PREFIX) if last and self.config.force_final_diagnosis else []
@@ -182,7 +189,7 @@ class RolloutEngine:
     def _doctor_turn(self, episode: Episode, ids: list[int], last: bool, prefill: list[int]) -> None:
         episode.append(ids, doctor=True)
         ended = bool(ids) and ids[-1] in self.policy.stop_ids
-        text = self.policy.tokenizer.decode(prefill + (ids[:-1] if ended else ids))
+        text = str(self.policy.tokenizer.decode(prefill + (ids[:-1] if ended else ids)))
         turn = read_doctor_turn(text)
         episode.turns_ok.append(turn.format_ok and ended)
         episode.turn_grades.append(format_grade(text, ended))

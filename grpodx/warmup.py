@@ -26,8 +26,9 @@ import torch
 
 from grpodx.callbacks import run_dir
 from grpodx.cases.schema import Case, Fact
-from grpodx.dialogue import ChatTokens, opening_message, patient_message, system_prompt
+from grpodx.dialogue import opening_message, patient_message, system_prompt
 from grpodx.env.base import Patient
+from grpodx.template import ChatTokens
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -74,8 +75,10 @@ async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: l
     `pool` holds the (diagnosis, body system) pairs a differential may name."""
     rng = random.Random(seed)
     opening = await patient.opening(case, seed)
-    messages = [{"role": "system", "content": system_prompt(turns.max_turns)},
-                {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)}]
+    messages = [
+        {"role": "system", "content": system_prompt(turns.max_turns)},
+        {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)},
+    ]
     dialogue = [{"role": "patient", "content": opening}]
     questions = list(dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f))))
     count = rng.randint(turns.min_questions, turns.max_questions)
@@ -134,8 +137,16 @@ class WarmUp(L.Callback):
     """Supervised warm-up on protocol conversations of the training split, before the first
     GRPO step of a fresh `fit` (skipped when resuming from a checkpoint, and when steps is 0)."""
 
-    def __init__(self, steps: int = 0, lr: float = 5e-4, batch_size: int = 4, conversations_per_case: int = 2,
-                 min_questions: int = 1, max_questions: int = 3, seed: int = 0) -> None:
+    def __init__(
+        self,
+        steps: int = 0,
+        lr: float = 5e-4,
+        batch_size: int = 4,
+        conversations_per_case: int = 2,
+        min_questions: int = 1,
+        max_questions: int = 3,
+        seed: int = 0,
+    ) -> None:
         """
         Args:
             steps: optimizer steps of warm-up; 0 turns it off.
@@ -158,7 +169,7 @@ class WarmUp(L.Callback):
         if self.steps == 0 or trainer.ckpt_path:
             return
         data = trainer.datamodule
-        self.run(pl_module.policy, pl_module.engine, data.train_cases, [*data.val_cases, *data.test_cases])
+        self.run(pl_module.policy, pl_module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases])
         if trainer.logger is not None:
             for step, loss in enumerate(self.losses):
                 trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
@@ -180,6 +191,5 @@ class WarmUp(L.Callback):
 
     async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[dict[str, str]]]:
         pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
-        jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns)
-                for i, c in enumerate(cases) for k in range(self.per_case)]
+        jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns) for i, c in enumerate(cases) for k in range(self.per_case)]
         return list(await asyncio.gather(*jobs))
