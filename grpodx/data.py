@@ -89,10 +89,19 @@ class CaseDataModule(LightningDataModule):
         )
 
     def all_cases(self) -> list[Case]:
-        """Every loaded case, in every split (before subsampling): the judge's universe of diagnoses."""
+        """Every case loaded from `sources`, in every split (before subsampling)."""
         self.setup()
         assert self._all is not None
         return self._all
+
+    def judge_cases(self) -> list[Case]:
+        """The cases the judge must know: every case this module loaded, from `sources` and from
+        any other place its splits were filled from (e.g. an external test source), in a fixed
+        order, so the judge's index is the same in fit, validate, test and a fresh process."""
+        seen: dict[str, Case] = {}
+        for case in (*self.all_cases(), *self.train_cases, *self.val_cases, *self.test_cases):
+            seen.setdefault(case.id, case)
+        return list(seen.values())
 
     def diagnoses(self) -> list[str]:
         """Every distinct diagnosis, sorted."""

@@ -17,7 +17,8 @@ import lightning as L
 import torch
 
 from grpodx.cases.schema import Case
-from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.data import CaseDataModule
+from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.secrets import redact
 from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
@@ -98,10 +99,20 @@ class DoctorGRPO(L.LightningModule):
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
-            datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-            known = datamodule.all_cases() if hasattr(datamodule, "all_cases") else ()
-            patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, known_cases=known)
+            index = DiagnosisIndex.for_cases(self._judge_cases())
+            patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, index)
             self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+
+    def _judge_cases(self) -> list[Case]:
+        """The cases the judge must know, from the trainer's CaseDataModule: the same index in
+        fit, validate, test and predict, and in a fresh process on the same data."""
+        datamodule = self.trainer.datamodule if self._trainer else None
+        if not isinstance(datamodule, CaseDataModule):
+            raise ValueError(
+                "DoctorGRPO needs a CaseDataModule (trainer.fit(model, datamodule=CaseDataModule(...)), or `data:` in "
+                f"the config): the judge codes answers against the cases it loads; got {type(datamodule).__name__}"
+            )
+        return datamodule.judge_cases()
 
     def teardown(self, stage: str) -> None:
         if self.engine is not None:
