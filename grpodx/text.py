@@ -104,7 +104,15 @@ WHOLE_DIAGNOSIS_TERMS: dict[str, str] = {
 """Lay names that mean a diagnosis only as the whole answer ('diabetes' alone is diabetes
 mellitus; inside 'type 2 diabetes' it must stay as it is)."""
 
-_SPELLING = ((re.compile(r"ae"), "e"), (re.compile(r"oe"), "e"), (re.compile(r"\bsulph"), "sulf"))
+_SPELLING = (
+    (re.compile(r"(?<=\w)ae"), "e"),  # haem, anaemia, paediatric, caecum; not 'aeruginosa'
+    (re.compile(r"\boe|oea\b"), lambda m: "e" if m.group(0) == "oe" else "ea"),  # oedema, diarrhoea
+    (re.compile(r"\bamoeb|\bcoeli|\bfoet"), lambda m: m.group(0).replace("oe", "e")),
+    (re.compile(r"\bsulph"), "sulf"),
+    (re.compile(r"\btumour"), "tumor"),
+)
+"""British spellings folded to American, narrowly: 'oe' inside a word is often American too
+(leukoencephalopathy, toe)."""
 _SUFFIXES = ("ations", "ation", "ingly", "ness", "ings", "ing", "ers", "ies", "ied", "ed", "er", "es", "ly", "s", "e")
 
 
@@ -119,7 +127,7 @@ def normalise(text: str) -> str:
 def fold_spelling(text: str) -> str:
     """British spellings to American on normalised text (haem/hem, oedema/edema)."""
     for pattern, replacement in _SPELLING:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(replacement, text)  # type: ignore[call-overload]
     return text
 
 
@@ -227,19 +235,26 @@ def mentions(text: str, name: str) -> bool:
     return pattern is not None and pattern.search(text) is not None
 
 
-def redact(text: str, names: Iterable[str], mask: str = "[redacted]") -> tuple[str, int]:
-    """Replace every mention of a diagnosis name and of its short forms; (text, mentions found).
-
-    Names match in any case; short forms only as written in capitals ('PML', never 'pml' in a
-    word), so redacting 'Multiple sclerosis' does not eat every 'ms'.
-    """
+def _mention_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
+    """The names in any case; their short forms only as written in capitals ('PML', never
+    'pml' inside a sentence), so redacting 'Multiple sclerosis' does not eat every 'ms'."""
     names = diagnosis_names(names)
-    found = 0
-    pattern = names_pattern(names)
-    if pattern is not None:
-        text, found = pattern.subn(mask, text)
+    patterns = [p for p in (names_pattern(names),) if p is not None]
     short = sorted({a for n in names for a in abbreviations(n) if a.isupper() or any(c.isdigit() for c in a)}, key=len, reverse=True)
     if short:
-        text, more = re.subn(r"(?<![\w])(?:" + "|".join(re.escape(a) for a in short) + r")(?![\w])", mask, text)
-        found += more
+        patterns.append(re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a) for a in short) + r")(?![\w])"))
+    return patterns
+
+
+def mentions_in(text: str, names: Iterable[str]) -> list[str]:
+    """Every mention of a diagnosis name or of its short forms in `text`, as written."""
+    return [m.group(0) for pattern in _mention_patterns(names) for m in pattern.finditer(text)]
+
+
+def redact(text: str, names: Iterable[str], mask: str = "[redacted]") -> tuple[str, int]:
+    """Replace every mention (`mentions_in`) with `mask`; (text, mentions found)."""
+    found = 0
+    for pattern in _mention_patterns(names):
+        text, count = pattern.subn(mask, text)
+        found += count
     return text, found

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-"""Public data sets (../shared/data from the repository root); read in place, never copied."""
+DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()), Path("shared/data"))
+"""Public data sets (shared/data beside the repository, or above it for a worktree); read in place, never copied."""
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]

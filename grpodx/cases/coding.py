@@ -32,7 +32,7 @@ QUALIFIERS = frozenset(
     """right left bilateral unilateral upper lower middle lobe lobes base basal apical inferior superior
     anterior posterior lateral medial septal wall acute subacute hyperacute severe mild moderate early late
     uncomplicated complicated recurrent simple classic typical idiopathic community acquired hospital
-    malignant proximal distal massive small large extensive focal diffuse multifocal congestive""".split()
+    malignant proximal distal massive small large extensive focal diffuse multifocal congestive tension""".split()
 )
 """Words that make a name more specific without making it another disease."""
 
