@@ -30,7 +30,7 @@ def test_agentclinic_fixture_flattens_every_section():
     assert texts["I work as an accountant."].kind == "social"
     assert texts["Vital signs, blood pressure: 118/76 mmHg"].kind == "exam"
     thymus = texts["Imaging, ct chest, findings: Anterior mediastinal mass consistent with thymoma"]
-    assert thymus.kind == "test" and {"imagi", "chest"} <= set(thymus.ask)
+    assert thymus.kind == "test" and {"imag", "chest"} <= set(thymus.ask)
     assert "Blood tests, thyroid function, tsh: 2.1 mIU/L" in texts  # two levels deep
     assert not any("Assess and diagnose" in f.text for f in mg.facts)  # the doctor's brief is no fact
 
