@@ -139,6 +139,21 @@ def concept_root(code: str, keys: Iterable[str] = ()) -> str:
     return parent if any(key in parent_keys for key in keys) else known
 
 
+@lru_cache(maxsize=4096)
+def keys_of(code: str) -> frozenset[str]:
+    """Every index key of one code's title and inclusion terms."""
+    known = valid(code)
+    if known is None:
+        return frozenset()
+    titles = [cm.get_description(known), *([] if cm.is_block(known) else cm.get_inclusion_term(known))]
+    return frozenset(key for title in titles for _, key in _keys(title))
+
+
+def is_unspecified(code: str) -> bool:
+    """An 'unspecified' (or NOS) code: the code set's general term of its kind."""
+    return bool(code) and bool(re.search(r"\bunspecified\b|\bNOS\b", description(code)))
+
+
 def shared_level(a: str, b: str) -> str | None:
     """The most specific of category, block, chapter that two codes share; None when none."""
     first, second = lineage(a), lineage(b)

@@ -90,7 +90,7 @@ DIAGNOSIS_TERMS: dict[str, str] = {
     "ards": "acute respiratory distress syndrome", "osa": "obstructive sleep apnea", "htn": "hypertension", "ida": "iron deficiency anemia", "itp": "immune thrombocytopenic purpura",
     "ttp": "thrombotic thrombocytopenic purpura", "dic": "disseminated intravascular coagulation",
     "sids": "sudden infant death syndrome", "rds": "respiratory distress syndrome", "nec": "necrotizing enterocolitis",
-    "heat stroke": "heatstroke", "strep throat": "streptococcal pharyngitis", "chicken pox": "chickenpox",
+    "heat stroke": "heatstroke", "legionella pneumonia": "legionnaires disease", "strep throat": "streptococcal pharyngitis", "chicken pox": "chickenpox",
 }
 """Diagnosis abbreviations and lay names, folded wherever they occur in a diagnosis before it is
 coded (judge only: 'PE' in a doctor's question is a physical examination)."""

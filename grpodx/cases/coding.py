@@ -32,7 +32,8 @@ QUALIFIERS = frozenset(
     """right left bilateral unilateral upper lower middle lobe lobes base basal apical inferior superior
     anterior posterior lateral medial septal wall acute subacute hyperacute severe mild moderate early late
     uncomplicated complicated recurrent simple classic typical idiopathic community acquired hospital
-    malignant proximal distal massive small large extensive focal diffuse multifocal congestive tension""".split()
+    malignant proximal distal massive small large extensive focal diffuse multifocal congestive tension
+    perforated ruptured gangrenous suppurative purulent tophaceous necrotizing necrotising erosive""".split()
 )
 """Words that make a name more specific without making it another disease."""
 
@@ -41,7 +42,11 @@ _LEADING = re.compile(
     r"possible|diagnosis|dx|is|of|consistent with|in keeping with)\s+)+"
 )
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_TAIL = re.compile(r"\s+(?:with|due to|secondary to|caused by|complicated by|associated with|from|in)\s+.*$")
+_TAIL = re.compile(
+    r"\s+(?:with|due to|secondary to|caused by|complicated by|associated with|from)\s+.*$"
+    r"|\s+(?:of|on|in)\s+(?:the\s+)?(?:(?:left|right|upper|lower)\s+)?(?:back|arms?|legs?|trunk|face|neck|chest|scalp|foot|feet"
+    r"|hands?|thigh|skin|shoulder|knee|hip|ankle|toe|finger|abdomen|lungs?|lower limb|upper limb)\b.*$"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class Concept:
 def bare_key(text: str) -> str:
     """`diagnosis_key` without bracketed parts, leading articles and confidence words
     ('probable MI' -> 'myocardial infarction'; 'X (PML)' -> 'x')."""
-    return _LEADING.sub("", diagnosis_key(_BRACKETED.sub(" ", text)))
+    return _LEADING.sub("", diagnosis_key(_BRACKETED.sub(" ", text))).replace(" the ", " ")
 
 
 def all_names(names: Iterable[str]) -> tuple[str, ...]:

@@ -89,6 +89,11 @@ def same_concept(truth: Truth, candidate: str, concept: Concept | None) -> bool:
     if bare_key(concept.name) in keys:
         return True
     own = [bare_key(truth.diagnosis), *specific_forms(bare_key(truth.diagnosis))]
+    if concept.via != "name" and icd10.is_unspecified(concept.code):
+        # The code set's general term ('angina': I20.9, unspecified) is the truth only when the
+        # truth is named so too ('Malignant melanoma' is C43.9's melanoma; 'Stable angina
+        # pectoris', coded I20.9 by the bank, is more than 'angina').
+        return bool(set(own) & icd10.keys_of(concept.code))
     roots = [icd10.concept_root(c, own) for c in truth.codes]
     return bool(concept.code) and "-" not in concept.code and any(icd10.is_within(concept.code, r) for r in roots)
 
