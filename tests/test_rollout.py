@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+from tests.case_helpers import judge_index
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
@@ -48,7 +49,7 @@ def cases(n=3):
 
 def engine(policy, patient=None, **rollout):
     config = RolloutConfig(**({"group_size": 2, "max_turns": 3, "max_new_tokens": 24} | rollout))
-    return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig()), config)
+    return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index()), config)
 
 
 def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy):
