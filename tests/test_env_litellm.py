@@ -103,10 +103,11 @@ def test_a_parenthetical_abbreviation_in_a_test_fact_is_redacted_and_counted() -
 )
 def test_judge_parses_json_fenced_json_and_score_lines(reply: str, credit: float) -> None:
     with FakeOpenAIServer(lambda request: reply) as server:
-        verdict = asyncio.run(_judge(server).score(CASE, "Bronchitis", ["lung abscess"], dialogue=DIALOGUE))
+        # Bronchopneumonia (J18.0) shares the truth's category: the model's score is not capped
+        verdict = asyncio.run(_judge(server).score(CASE, "Bronchopneumonia", ["lung abscess"], dialogue=DIALOGUE))
     assert verdict.credit == credit
     grade_request = server.requests[0]["messages"][-1]["content"]
-    for sent in ("Community-acquired pneumonia", "CAP", "J18.9", "Bronchitis", "lung abscess"):
+    for sent in ("Community-acquired pneumonia", "CAP", "J18.9", "Bronchopneumonia", "lung abscess"):
         assert sent in grade_request
     assert "phlegm" not in _sent(server)  # the transcript never reaches the grade
 
