@@ -26,7 +26,7 @@ STOPWORDS = frozenset(
     under until up very was we were what when where which while who whom why will with would yes
     you your yours yourself okay ok
     feel feeling felt noticed notice experienced experience tell let know think thing things
-    describe problem problems kind sort anyone take taking took look looking""".split()
+    describe problem problems kind sort anyone take taking took look looking need needs""".split()
 )
 """Words that say nothing about which fact a question is after. 'right' is one: in "..., right?"
 it is a tag, and a side ("right side") is asked for with 'side' as well."""
@@ -59,7 +59,9 @@ CLINICAL_TERMS: dict[str, str] = {
     "booze": "alcohol", "drinking": "alcohol", "drink": "alcohol", "pyrexia": "fever", "febrile": "fever",
     "pills": "medication", "tablets": "medication", "medicines": "medication", "medicine": "medication",
     "meds": "medication", "drugs": "medication", "period": "menstrual", "periods": "menstrual", "menses": "menstrual",
-    "lmp": "menstrual", "heartbeat": "heart rate", "pulse": "heart rate", "palpitation": "palpitations",
+    "lmp": "menstrual", "heartbeat": "heart rate", "job": "work", "occupation": "work", "tired": "fatigue",
+    "tiredness": "fatigue", "exhausted": "fatigue", "urine dipstick": "urinalysis", "dipstick": "urinalysis",
+    "urine test": "urinalysis", "pulse": "heart rate", "palpitation": "palpitations",
 }
 """Abbreviations and lay words folded to one form, for questions and facts alike (both sides
 are folded, so a fact written "ECG: ..." answers "any electrocardiogram?" and the reverse)."""

@@ -81,9 +81,11 @@ def first_person(sentence: str, infant: bool = False) -> str:
     denial = re.match(rf"^(?:{_SUBJECT}\s+)?(?:denies|denied|denying)\s+(?:any\s+)?(.+)$", text, re.I)
     if denial:
         return "No " + _pronouns(denial.group(1))
-    reporting = re.match(rf"^(?:{_SUBJECT}\s+)?({'|'.join(map(re.escape, _REPORTING))})\s+(?:that\s+)?(.+)$", text, re.I)
+    reporting = re.match(rf"^(?:{_SUBJECT}\s+)?({'|'.join(map(re.escape, _REPORTING))})\s+(that\s+)?(.+)$", text, re.I)
     if reporting:
-        lead, rest = _REPORTING[reporting.group(1).lower()], reporting.group(2)
+        # "reports that <clause>" is the clause itself; "reports <finding>" is "I have <finding>"
+        lead = "" if reporting.group(2) else _REPORTING[reporting.group(1).lower()]
+        rest = reporting.group(3)
         if re.match(rf"^{_SUBJECT}\b", rest, re.I) or not lead:
             return _capital(first_person(rest)) if re.match(rf"^{_SUBJECT}\b", rest, re.I) else _capital(_pronouns(rest))
         return _capital(f"{lead} {_pronouns(rest)}".replace("I I ", "I "))
