@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -133,6 +134,7 @@ def fold_spelling(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=1 << 16)  # pure functions of short strings, called per cue per question
 def stem(word: str) -> str:
     """A light suffix stemmer: smoke/smoking/smoker/smokes -> 'smok'; breath/breathing -> 'breath'.
 
@@ -162,11 +164,13 @@ _DIAGNOSIS = _Folder(DIAGNOSIS_TERMS)
 _WHOLE = {fold_spelling(normalise(k)): v for k, v in WHOLE_DIAGNOSIS_TERMS.items()}
 
 
+@lru_cache(maxsize=1 << 16)  # pure functions of short strings, called per cue per question
 def canonical(text: str) -> str:
     """Normalised, spelling-folded text with clinical abbreviations and lay words folded."""
     return _CLINICAL(fold_spelling(normalise(text)))
 
 
+@lru_cache(maxsize=1 << 16)  # pure functions of short strings, called per cue per question
 def diagnosis_key(text: str) -> str:
     """Normalised, spelling-folded diagnosis name with diagnosis abbreviations expanded."""
     key = fold_spelling(normalise(text))

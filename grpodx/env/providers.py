@@ -10,9 +10,9 @@ index it was given), so no diagnosis index lives in LiteLLM's process-wide provi
 Token counts are whitespace words: the embedded backends have no tokenizer, and cost is zero.
 
 They answer inside `acompletion` without a thread on purpose: an answer is pure-Python string
-work of well under a millisecond (benchmarks/env_calls.py), the GIL would run a thread no
-sooner, and a thread hop costs more than the answer. What limits calls/s is LiteLLM's own
-per-call overhead, which no backend can remove.
+work (benchmarks/env_calls.py: about 4 ms a patient answer, 0.3 ms a grade, 12% and 2% of a
+call's time on a loaded 2-core machine), the GIL would run a thread no sooner, and a thread hop
+adds to it. What limits calls/s is LiteLLM's own per-call overhead, which no backend removes.
 """
 
 from __future__ import annotations
