@@ -9,6 +9,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
@@ -68,6 +69,29 @@ class TranscriptLogger(L.Callback):
             return
         for i, episode in enumerate(pl_module.last_episodes[: self.num_transcripts]):
             writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
+
+
+class EvalProgress(L.Callback):
+    """Show the running accuracy and reward on the validation and test progress bars
+    (Lightning's bar shows logged values on the training bar only)."""
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if not trainer.sanity_checking:
+            self._show(trainer, pl_module, "val")
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._show(trainer, pl_module, "test")
+
+    @staticmethod
+    def _show(trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        bar, shown = trainer.progress_bar_callback, pl_module.eval_progress(stage)
+        if not (shown and trainer.is_global_zero):
+            return
+        if isinstance(bar, TQDMProgressBar):
+            (bar.val_progress_bar if stage == "val" else bar.test_progress_bar).set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+        elif isinstance(bar, RichProgressBar) and getattr(bar, "_metric_component", None) is not None:
+            # Rich's bar has one metrics line; Lightning refreshes it on training batches only
+            bar._metric_component.update({f"{stage}_{k}": round(v, 3) for k, v in shown.items()})
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

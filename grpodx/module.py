@@ -22,6 +22,7 @@ from grpodx.env.secrets import redact
 from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.policy import Policy, PolicyConfig
+from grpodx.results import eval_records, gather
 from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
 
@@ -77,22 +78,29 @@ class DoctorGRPO(L.LightningModule):
         optim: OptimConfig = OptimConfig(),
         max_env_error_fraction: float = 0.5,
         seed: int = 0,
+        validate_before_fit: bool = True,
     ) -> None:
         """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
-        failed in the patient or judge (an outage, not bad luck)."""
+        failed in the patient or judge (an outage, not bad luck). `validate_before_fit`: `fit`
+        validates once before the first step (results/val_step_000000.json, the run's "before")."""
         super().__init__()
         groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
+        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
+        self.validate_before_fit = validate_before_fit
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self.engine: RolloutEngine | None = None
         self.last_episodes: list[Episode] = []
-        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics() for stage in ("train", "val", "test")})
+        samples = {"train": rollout.group_size, "val": rollout.eval_samples, "test": rollout.eval_samples}
+        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n) for stage, n in samples.items()})
+        self._eval_records: dict[str, list[dict[str, Any]]] = {"val": [], "test": []}
+        self.eval_results: dict[str, tuple[dict[str, float], list[dict[str, Any]]]] = {}
+        """Finished evaluations (metrics, every rank's episode records) for the ResultsWriter."""
         self._env_seen: dict[str, float] = {}
 
     # --- set-up -------------------------------------------------------------------------------
@@ -269,6 +277,15 @@ class DoctorGRPO(L.LightningModule):
         return step | {f"env_total/{k}": v for k, v in totals.items()}
 
     # --- evaluation ---------------------------------------------------------------------------
+    def on_train_start(self) -> None:
+        """The run's "before": validate once on the held-out cases before the first update."""
+        if self.validate_before_fit and self.global_step == 0:
+            trainer, first = self.trainer, self.trainer._logger_connector._first_loop_iter
+            trainer.validating = True  # what Lightning's epoch loop does around its own validations
+            trainer.fit_loop.epoch_loop.val_loop.run()
+            trainer.training = True
+            trainer._logger_connector._first_loop_iter = first
+
     def validation_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "val")
 
@@ -276,16 +293,26 @@ class DoctorGRPO(L.LightningModule):
         self._evaluate(batch, "test")
 
     def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
-        """One scored episode per case, at the evaluation temperature, seeded by the case."""
+        """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
+        seeded by the case alone so that every run and every rank sees the same patient."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
-        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
+        episodes = self.engine.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature)
         self.score(episodes)
         return episodes
 
     def _evaluate(self, batch: list[Case], stage: str) -> None:
         episodes = self._eval_episodes(batch)
-        self.metrics[f"{stage}_"].update_from(episodes, self.rollout_config.show_options)
+        metrics, mc = self.metrics[f"{stage}_"], self.rollout_config.show_options
+        metrics.update_from(episodes, mc)
+        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc)
         self.last_episodes = episodes
+
+    def eval_progress(self, stage: str) -> dict[str, float]:
+        """Running accuracy and reward of this rank's share so far, for the progress bar."""
+        scored = [r for r in self._eval_records[stage] if r["values"]["accuracy"] is not None]
+        if not scored:
+            return {}
+        return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """One evaluation episode per case, as records: what was asked, concluded and scored."""
@@ -295,17 +322,29 @@ class DoctorGRPO(L.LightningModule):
             for e in self._eval_episodes(batch)
         ]
 
+    def on_validation_epoch_start(self) -> None:
+        self._eval_records["val"] = []
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_records["test"] = []
+
     def on_validation_epoch_end(self) -> None:
-        self._log_eval("val")
+        self._finish_eval("val")
 
     def on_test_epoch_end(self) -> None:
-        self._log_eval("test")
+        self._finish_eval("test")
 
-    def _log_eval(self, stage: str) -> None:
-        results = self.metrics[f"{stage}_"].results(f"{stage}/")
-        self.metrics[f"{stage}_"].reset()
+    def _finish_eval(self, stage: str) -> None:
+        """Metrics summed over ranks (torchmetrics), every rank's records gathered, both kept
+        for the ResultsWriter; the metrics also go to the logger."""
+        metrics = self.metrics[f"{stage}_"]
+        results = metrics.results()
+        metrics.reset()
+        records = gather(self._eval_records[stage])
+        self.eval_results[stage] = (results, records)
         if results:
-            self.log_dict(results, prog_bar=False, sync_dist=True)
+            # equal on every rank already; sync_dist only tells Lightning so
+            self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
 
     # --- checkpoints: trainable weights only ---------------------------------------------------
     def _trainable_names(self) -> set[str]:

@@ -39,6 +39,8 @@ class RolloutConfig:
     top_p: float = 1.0
     eval_temperature: float = 0.0
     """Sampling temperature for validate/test; 0 is greedy."""
+    eval_samples: int = 1
+    """Episodes per case in validate/test; above 1 (with eval_temperature > 0) also gives pass@n."""
     show_options: bool = False
     """Multiple-choice mode: show a case's answer options to the doctor."""
 
@@ -47,6 +49,10 @@ class RolloutConfig:
             raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
         if self.max_turns < 1 or self.max_new_tokens < 1:
             raise ValueError("rollout.max_turns and rollout.max_new_tokens must be >= 1")
+        if self.eval_samples < 1:
+            raise ValueError(f"rollout.eval_samples must be >= 1, got {self.eval_samples}")
+        if self.eval_samples > 1 and self.eval_temperature == 0:
+            raise ValueError(f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0")
 
 
 @dataclass
