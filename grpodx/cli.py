@@ -13,6 +13,7 @@ TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
+    "report": ("grpodx.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
 }
 _TRAINER_HELP = {
     "fit": "train the doctor with GRPO (validates before the first step and every val_check_interval)",

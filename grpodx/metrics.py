@@ -15,6 +15,8 @@ transcripts and the bootstrap intervals all read, so a figure means the same thi
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections import defaultdict
 
 import torch
@@ -115,11 +117,14 @@ class DiagnosticMetrics(MetricCollection):
             self[f"pass@{self.samples}"].update(torch.tensor([max(a) for a in by_case.values()], dtype=torch.float64))
 
     def results(self, prefix: str = "") -> dict[str, float]:
-        """Computed means, leaving out metrics that saw no data (e.g. mc_accuracy without options)."""
+        """Computed means, leaving out metrics that saw no data on any rank (e.g. mc_accuracy
+        without options). Every metric is computed on every rank, data or not: computing syncs
+        across ranks, and a rank that skipped one would leave the others waiting."""
         out: dict[str, float] = {}
-        for name, metric in self.items(keep_base=True, copy_state=False):
-            if not metric.update_called:
-                continue
-            value = metric.compute()
-            out |= {f"{prefix}{k}": v for k, v in value.items()} if isinstance(value, dict) else {f"{prefix}{name}": float(value)}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*was called before the ``update`` method.*")
+            for name, metric in self.items(keep_base=True, copy_state=False):
+                value = metric.compute()
+                items = value.items() if isinstance(value, dict) else [(name, value)]
+                out |= {f"{prefix}{k}": float(v) for k, v in items if not math.isnan(float(v))}
         return out
