@@ -14,7 +14,9 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 
 def run_dir(trainer: L.Trainer) -> Path:
-    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger."""
+    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger.
+
+    Under DDP `trainer.log_dir` broadcasts from rank zero: call this on every rank."""
     return Path(trainer.log_dir or trainer.default_root_dir)
 
 
@@ -42,8 +44,9 @@ class AdapterExport(L.Callback):
 
     @staticmethod
     def _export(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
+        folder = run_dir(trainer) / "adapters" / name  # on every rank (a broadcast under DDP)
         if trainer.is_global_zero:
-            pl_module.policy.save_adapter(run_dir(trainer) / "adapters" / name)
+            pl_module.policy.save_adapter(folder)
 
 
 class TranscriptLogger(L.Callback):
@@ -89,9 +92,11 @@ class EvalProgress(L.Callback):
             return
         if isinstance(bar, TQDMProgressBar):
             (bar.val_progress_bar if stage == "val" else bar.test_progress_bar).set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
-        elif isinstance(bar, RichProgressBar) and getattr(bar, "_metric_component", None) is not None:
-            # Rich's bar has one metrics line; Lightning refreshes it on training batches only
-            bar._metric_component.update({f"{stage}_{k}": round(v, 3) for k, v in shown.items()})
+        elif isinstance(bar, RichProgressBar) and bar.progress is not None:
+            # Rich's metrics column shows on fit's training bar only: put them in the task's name
+            task, name = (bar.val_progress_bar_id, bar.validation_description) if stage == "val" else (bar.test_progress_bar_id, bar.test_description)
+            if task is not None:
+                bar.progress.update(task, description=f"{name} " + " ".join(f"{k} {v:.3f}" for k, v in shown.items()))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

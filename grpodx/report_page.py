@@ -96,7 +96,7 @@ def comparison_section(before: Evaluation | None, after: Evaluation, seed: int) 
             change = b[name]["value"] - a[name]["value"] if name in a and name in b else None
             rows.append([esc(name), _fmt(a.get(name)), _fmt(b.get(name)), "–" if change is None else f"{change:+.3f}", _p_value(name, old, new, seed)])
     cases = len({r["case"] for r in new})
-    intro = f"<p>{esc(before.label)} (before) and {esc(after.label)} (after) on the <b>same {cases} cases</b>; value [95% bootstrap interval over cases]. p: McNemar's exact test on accuracy, paired bootstrap on credit.</p>"
+    intro = f"<p>{esc(before.label)} and {esc(after.label)} on the <b>same {cases} cases</b>; value [95% bootstrap interval over cases]. p: McNemar's exact test on accuracy, paired bootstrap on credit.</p>"
     return "<h2>Before and after</h2>" + intro + table(["metric", "before", "after", "change", "p"], rows)
 
 

@@ -106,6 +106,7 @@ class ResultsWriter(L.Callback):
 
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         done = pl_module.eval_results.pop(stage, None)
+        folder = run_dir(trainer)  # on every rank: finding the folder is a broadcast
         if done is None or not trainer.is_global_zero:
             return
         metrics, records = done
@@ -121,13 +122,15 @@ class ResultsWriter(L.Callback):
             "adapter_path": pl_module.policy.config.adapter_path,
             "world_size": trainer.world_size,
         }
-        write_results(run_dir(trainer), stage_name(trainer, stage), metrics, records, about)
+        write_results(folder, stage_name(trainer, stage), metrics, records, about)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         n = self.train_every_n_steps
-        if not (n and trainer.global_step % n == 0 and trainer.is_global_zero):
+        if not (n and trainer.global_step % n == 0):
             return
-        folder = run_dir(trainer) / "transcripts"
+        folder = run_dir(trainer) / "transcripts"  # on every rank: finding the folder is a broadcast
+        if not trainer.is_global_zero:
+            return
         folder.mkdir(parents=True, exist_ok=True)
         g = pl_module.rollout_config.group_size
         with open(folder / "train.jsonl", "a") as file:
