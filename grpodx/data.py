@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from grpodx.cases.schema import Case

@@ -60,6 +60,9 @@ class BySystem(Metric):
     """Accuracy and credit per body system: fixed-size sums, so ranks add them up."""
 
     full_state_update = False
+    count: torch.Tensor  # [systems] episodes
+    correct: torch.Tensor  # [systems] correct episodes
+    credit: torch.Tensor  # [systems] summed credit
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,7 +79,11 @@ class BySystem(Metric):
         for i, system in enumerate(BODY_SYSTEMS):
             n = float(self.count[i])
             if n:
-                out |= {f"by_system/{system}/accuracy": float(self.correct[i]) / n, f"by_system/{system}/credit": float(self.credit[i]) / n, f"by_system/{system}/n": n}
+                out |= {
+                    f"by_system/{system}/accuracy": float(self.correct[i]) / n,
+                    f"by_system/{system}/credit": float(self.credit[i]) / n,
+                    f"by_system/{system}/n": n,
+                }
         return out
 
 
@@ -84,15 +91,17 @@ class DiagnosticMetrics(MetricCollection):
     """Mean metrics fed from finished episodes (see the module docstring for what counts where)."""
 
     def __init__(self, top_k: tuple[int, ...] = (3, 5), samples: int = 1) -> None:
-        names = [*PER_EPISODE, *(f"accuracy@{k}" for k in top_k)] + ([f"pass@{samples}"] if samples > 1 else [])
-        super().__init__({name: MeanMetric() for name in names} | {"by_system": BySystem()}, compute_groups=False)
+        means = [*PER_EPISODE, *(f"accuracy@{k}" for k in top_k)]
+        names = means + ([f"pass@{samples}"] if samples > 1 else [])
+        metrics: dict[str, Metric | MetricCollection] = {name: MeanMetric() for name in names}
+        super().__init__(metrics | {"by_system": BySystem()}, compute_groups=False)
         self.top_k, self.samples = top_k, samples
+        self.means = means
+        """The metrics that average one value per episode."""
 
     def update_from(self, episodes: list[Episode], multiple_choice: bool = False) -> None:
         values = [episode_values(e, self.top_k, multiple_choice) for e in episodes]
-        for name in self.keys():
-            if name == "by_system" or name.startswith("pass@"):
-                continue
+        for name in self.means:
             series = [v[name] for v in values if v[name] is not None]
             if series:
                 metric: Metric = self[name]

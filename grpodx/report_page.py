@@ -85,7 +85,9 @@ def _fmt(interval: dict[str, float] | None) -> str:
 def comparison_section(before: Evaluation | None, after: Evaluation, seed: int) -> str:
     if before is None:
         rows = [[esc(name), _fmt(after.result["intervals"].get(name))] for name in HEADLINE if name in after.result["intervals"]]
-        return f"<h2>Results: {esc(after.label)}</h2><p>{after.result['cases']} cases; value [95% bootstrap interval over cases].</p>" + table(["metric", after.label], rows)
+        return f"<h2>Results: {esc(after.label)}</h2><p>{after.result['cases']} cases; value [95% bootstrap interval over cases].</p>" + table(
+            ["metric", after.label], rows
+        )
     old, new = paired(before, after)
     if not new:
         return f"<h2>Before and after</h2><p class='bad'>{esc(before.label)} and {esc(after.label)} share no cases: nothing to compare.</p>"
@@ -126,7 +128,10 @@ def systems_section(evaluations: list[Evaluation]) -> str:
     ax.set_xlim(0, 1)
     ax.set_xlabel("accuracy")
     ax.legend(fontsize=8)
-    rows = [[esc(s)] + [f"{sum(data[s][e.label]) / len(data[s][e.label]):.3f} (n={len(data[s][e.label])})" if data[s][e.label] else "–" for e in evaluations] for s in systems]
+    rows = [
+        [esc(s)] + [f"{sum(data[s][e.label]) / len(data[s][e.label]):.3f} (n={len(data[s][e.label])})" if data[s][e.label] else "–" for e in evaluations]
+        for s in systems
+    ]
     return "<h2>Accuracy by body system</h2>" + png(fig) + table(["body system", *[e.label for e in evaluations]], rows)
 
 
@@ -157,7 +162,9 @@ def wrong_section(after: Evaluation, limit: int = 15) -> str:
 
 def transcript_html(r: dict[str, Any]) -> str:
     mark = "<span class='ok'>correct</span>" if r["correct"] else "<span class='bad'>wrong</span>"
-    parts = [f"<div class='case'><b>{esc(r['case'])}</b> — truth: <b>{esc(r['truth'])}</b> — said: <b>{esc(r['diagnosis'] or '(nothing)')}</b> ({mark}, credit {r['credit']:.2f}, {r['turns']} turns, {esc(r['status'])})"]
+    parts = [
+        f"<div class='case'><b>{esc(r['case'])}</b> — truth: <b>{esc(r['truth'])}</b> — said: <b>{esc(r['diagnosis'] or '(nothing)')}</b> ({mark}, credit {r['credit']:.2f}, {r['turns']} turns, {esc(r['status'])})"
+    ]
     for message in r["messages"][1:]:
         if message["role"] == "assistant":
             reasoning, visible, _ = split_reasoning(message["content"])

@@ -18,10 +18,11 @@ import lightning as L
 import torch
 
 from grpodx.callbacks import run_dir
-from grpodx.env.secrets import redact
 from grpodx.metrics import episode_values
 from grpodx.rollout import Episode
+from grpodx.secrets import redact
 from grpodx.stats import intervals
+
 
 def episode_record(e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False) -> dict[str, Any]:
     """One transcript line: the case, both views of the conversation, the outcome and its scores."""
@@ -79,7 +80,15 @@ def write_results(folder: Path, stage: str, metrics: dict[str, float], records: 
     (folder / "results").mkdir(parents=True, exist_ok=True)
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     cases = sorted({r["case"] for r in records})
-    result = {"stage": stage, **about, "episodes": len(records), "cases": len(cases), "metrics": metrics, "intervals": intervals(records, about["seed"], about["samples_per_case"]), "case_ids": cases}
+    result = {
+        "stage": stage,
+        **about,
+        "episodes": len(records),
+        "cases": len(cases),
+        "metrics": metrics,
+        "intervals": intervals(records, about["seed"], about["samples_per_case"]),
+        "case_ids": cases,
+    }
     path = folder / "results" / f"{stage}.json"
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     with open(folder / "transcripts" / f"{stage}.jsonl", "w") as file:

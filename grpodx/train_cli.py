@@ -10,9 +10,9 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from grpodx.callbacks import AdapterExport, EvalProgress, TranscriptLogger
 from grpodx.data import CaseDataModule
-from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.module import DoctorGRPO
 from grpodx.results import ResultsWriter
+from grpodx.secrets import RedactingSaveConfigCallback
 
 
 class GrpodxCLI(LightningCLI):

@@ -14,8 +14,20 @@ ROOT = Path(__file__).resolve().parents[1]
 def evaluate(root: Path, model_cache: str, *extra: str) -> Path:
     # 5 cases: two ranks get 3 and 2, where a padding sampler would evaluate one case twice;
     # one case per batch so that each case is generated alone in both set-ups
-    command = [sys.executable, "-m", "grpodx", "test", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={root}",
-               f"--model.policy.cache_dir={model_cache}", "--trainer.enable_progress_bar=false", "--data.max_eval_cases=5", "--data.eval_batch_size=1", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "grpodx",
+        "test",
+        "--config",
+        str(ROOT / "configs" / "tiny.yaml"),
+        f"--trainer.default_root_dir={root}",
+        f"--model.policy.cache_dir={model_cache}",
+        "--trainer.enable_progress_bar=false",
+        "--data.max_eval_cases=5",
+        "--data.eval_batch_size=1",
+        *extra,
+    ]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

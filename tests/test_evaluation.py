@@ -16,7 +16,17 @@ AGENTCLINIC = ROOT / "tests" / "fixtures" / "agentclinic_osce.jsonl"
 
 
 def run(command, root, model_cache, *extra):
-    main([command, "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={root}", f"--model.policy.cache_dir={model_cache}", "--trainer.enable_progress_bar=false", *extra])
+    main(
+        [
+            command,
+            "--config",
+            str(ROOT / "configs" / "tiny.yaml"),
+            f"--trainer.default_root_dir={root}",
+            f"--model.policy.cache_dir={model_cache}",
+            "--trainer.enable_progress_bar=false",
+            *extra,
+        ]
+    )
     return sorted((root / "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))[-1]
 
 
@@ -79,7 +89,9 @@ def test_external_agentclinic_cases_are_the_test_set(tmp_path, model_cache):
 
 
 def test_samples_per_case_give_pass_at_n(tmp_path, model_cache):
-    folder = run("test", tmp_path, model_cache, f"--data.test_cases=agentclinic:{AGENTCLINIC}", "--model.rollout.eval_samples=2", "--model.rollout.eval_temperature=1.0")
+    folder = run(
+        "test", tmp_path, model_cache, f"--data.test_cases=agentclinic:{AGENTCLINIC}", "--model.rollout.eval_samples=2", "--model.rollout.eval_temperature=1.0"
+    )
     out = result(folder, "test")
     assert out["episodes"] == 2 * out["cases"] and out["samples_per_case"] == 2
     assert "pass@2" in out["metrics"] and "pass@2" in out["intervals"]
@@ -109,7 +121,7 @@ def test_report_of_a_fit_run_renders_in_chromium(runs, tmp_path):
     page = tmp_path / "fit.html"
     assert main_report([str(runs["fit"]), "--out", str(page)]) == 0
     text = page.read_text()
-    assert "http://" not in text and "https://" not in text and "src=\"data:image/png;base64," in text
+    assert "http://" not in text and "https://" not in text and 'src="data:image/png;base64,' in text
     for heading in ["Training curves", "Before and after", "Accuracy by body system", "Turns per episode", "Most common wrong diagnoses", "Sample transcripts"]:
         assert heading in text, heading
     assert "McNemar" in text and "paired bootstrap" in text and "<details><summary>reasoning" in text
