@@ -32,13 +32,30 @@ def usage() -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
-    if command in TRAINER_COMMANDS:
-        from grpodx.train_cli import run_trainer
+    try:
+        if command in TRAINER_COMMANDS:
+            from grpodx.train_cli import run_trainer
 
-        run_trainer(argv)
-        return
-    if command in COMMANDS:
-        module = importlib.import_module(COMMANDS[command][0])
-        sys.exit(module.main(argv[1:]))
+            run_trainer(argv)
+            return
+        if command in COMMANDS:
+            module = importlib.import_module(COMMANDS[command][0])
+            sys.exit(module.main(argv[1:]))
+    except Exception as error:
+        line = _one_line(error)
+        if line is None:
+            raise
+        print(f"grpodx: {line}", file=sys.stderr)
+        sys.exit(1)
     print(usage(), file=sys.stderr if command not in ("-h", "--help", "help") else sys.stdout)
     sys.exit(0 if command in ("-h", "--help", "help") else 2)
+
+
+def _one_line(error: Exception) -> str | None:
+    """The whole story of an environment problem (no backend, no model, a broken torchvision), or None."""
+    from grpodx.backends import BackendError, broken_torchvision
+    from grpodx.models import ModelNotFoundError
+
+    if isinstance(error, (BackendError, ModelNotFoundError)):
+        return str(error)
+    return broken_torchvision(error)
