@@ -13,6 +13,8 @@ TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
+    "chat": ("grpodx.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),
+    "export": ("grpodx.export", "write a trained doctor as a PEFT adapter folder, or --merge into a plain model folder"),
 }
 _TRAINER_HELP = {
     "fit": "train the doctor with GRPO (validates before the first step and every val_check_interval)",
