@@ -41,7 +41,8 @@ def main(argv: list[str]) -> int:
 
 
 def converse(doctor, read: TextIO, write: TextIO, max_turns: int, max_new_tokens: int, temperature: float, show_reasoning: bool) -> None:
-    from grpodx.dialogue import ChatTokens, patient_message, read_doctor_turn, system_prompt
+    from grpodx.dialogue import ChatMessage, patient_message, read_doctor_turn, system_prompt
+    from grpodx.template import ChatTokens
 
     chat = ChatTokens(doctor.tokenizer, doctor.stop_ids)
     say = partial(print, file=write, flush=True)
@@ -49,7 +50,7 @@ def converse(doctor, read: TextIO, write: TextIO, max_turns: int, max_new_tokens
     opening = _answer(read, write)
     if not opening:
         return
-    messages = [{"role": "system", "content": system_prompt(max_turns)}, {"role": "user", "content": patient_message(opening, max_turns == 1)}]
+    messages: list[ChatMessage] = [{"role": "system", "content": system_prompt(max_turns)}, {"role": "user", "content": patient_message(opening, max_turns == 1)}]
     ids = chat.prompt_ids(messages)
     for turn in range(1, max_turns + 1):
         if len(ids) + max_new_tokens > doctor.config.max_seq_len:

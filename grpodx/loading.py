@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import nn
@@ -16,6 +16,8 @@ from grpodx.models import hub_offline, resolve_model
 from grpodx.tiny import TINY_MODEL
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
     from grpodx.policy import PolicyConfig
 
 Precision = Literal["auto", "bf16", "fp32"]
@@ -84,7 +86,7 @@ def fit_lora_targets(model: nn.Module, targets: list[str] | str, expand_all: boo
     return list(dict.fromkeys(fitted))
 
 
-def load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
+def load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     from peft import LoraConfig as PeftLora
     from peft import PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -112,7 +114,7 @@ def load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
     return get_peft_model(model, lora), tokenizer
 
 
-def load_unsloth(config: PolicyConfig) -> tuple[nn.Module, object, bool]:
+def load_unsloth(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase, bool]:
     """(model, tokenizer, whether it samples through vLLM) on a CUDA GPU."""
     fast_language_model = import_unsloth()
     fast = config.fast_inference and fast_inference_available()

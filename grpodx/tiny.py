@@ -123,7 +123,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
     import torch
 
-    from grpodx.dialogue import ChatTokens
+    from grpodx.template import ChatTokens
 
     chat = ChatTokens(tokenizer, [tokenizer.eos_token_id])
     rows = []
@@ -141,7 +141,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
         batch = generator.sample(rows, batch_size)
         width = max(len(ids) for ids, _ in batch)
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
-        labels = torch.tensor([l + [-100] * (width - len(l)) for _, l in batch])
+        labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in batch])
         loss = model(input_ids=ids, attention_mask=(labels != -100) | (ids != tokenizer.pad_token_id), labels=labels).loss
         loss.backward()
         optimizer.step()

@@ -10,8 +10,8 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from grpodx.callbacks import AdapterExport, TranscriptLogger
 from grpodx.data import CaseDataModule
-from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.module import DoctorGRPO
+from grpodx.secrets import RedactingSaveConfigCallback
 
 
 class GrpodxCLI(LightningCLI):

@@ -8,11 +8,11 @@ weights of the last optimizer step (nothing goes through disk, nothing can go st
 
 from __future__ import annotations
 
-from torch import nn
+from typing import Any
 
 
 class VllmSampler:
-    def __init__(self, model: nn.Module, stop_ids: list[int]) -> None:
+    def __init__(self, model: Any, stop_ids: list[int]) -> None:  # an Unsloth model with vLLM attached
         self.model = model
         self.stop_ids = stop_ids
 
