@@ -12,6 +12,7 @@ import sys
 TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
+    "bench": ("grpodx.bench", "throughput of rollouts (bench rollout) and of the update (bench step), as JSON"),
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
 }
 _TRAINER_HELP = {

@@ -32,8 +32,12 @@ def run_trainer(argv: list[str]) -> None:
     """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
     for pattern in _QUIET:
         warnings.filterwarnings("ignore", message=pattern)
-    # LightningCLI warns when it is given `args` while sys.argv also holds arguments; ours are
-    # the same ones, already split off by the dispatcher.
+    if sys.argv[1:] == list(argv):
+        # from the command line: let LightningCLI read sys.argv, which must stay whole because
+        # DDP re-launches this very command line for the other ranks
+        _cli(None)
+        return
+    # LightningCLI warns when it is given `args` while sys.argv also holds arguments (pytest's)
     program, sys.argv[1:] = sys.argv[1:], []
     try:
         _cli(argv)
@@ -41,7 +45,7 @@ def run_trainer(argv: list[str]) -> None:
         sys.argv[1:] = program
 
 
-def _cli(argv: list[str]) -> None:
+def _cli(argv: list[str] | None) -> None:
     GrpodxCLI(
         DoctorGRPO,
         CaseDataModule,

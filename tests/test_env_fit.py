@@ -16,7 +16,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from openai_server import FakeOpenAIServer
+from grpodx.fake_server import FakeOpenAIServer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 ROOT = Path(__file__).resolve().parents[1]

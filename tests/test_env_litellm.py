@@ -17,7 +17,7 @@ from case_helpers import pneumonia_case
 from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
-from openai_server import FakeOpenAIServer, Reply
+from grpodx.fake_server import FakeOpenAIServer, Reply
 
 CASE = pneumonia_case(
     "cap-1",
