@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configs(args: argparse.Namespace) -> dict[str, Any]:
     """The model: section of a fit config as typed configs (policy, rollout, grpo)."""
-    from grpodx.module import GRPOConfig
+    from grpodx.grpo import GRPOConfig
     from grpodx.policy import LoraConfig, PolicyConfig
     from grpodx.rollout import RolloutConfig
 

@@ -26,6 +26,32 @@ Scale = Literal["group", "batch", "none"]
 Aggregation = Literal["token", "sequence", "dr_grpo"]
 
 
+@dataclass
+class GRPOConfig:
+    epsilon_low: float = 0.2
+    epsilon_high: float = 0.28
+    """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
+    beta: float = 0.04
+    """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
+    scale_rewards: Scale = "group"
+    aggregation: Aggregation = "token"
+    mu: int = 1
+    """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
+    micro_batch_size: int = 4
+    """Episodes per forward/backward pass."""
+    token_budget: int | None = None
+    """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
+    kl_on_zero_advantage: bool = True
+    """Keep the KL term of zero-advantage episodes once the adapter has moved (exact; they cost a
+    policy and a reference pass). False skips them: cheaper, the loss drops their beta * KL."""
+
+    def __post_init__(self) -> None:
+        if self.mu < 1 or self.micro_batch_size < 1:
+            raise ValueError("grpo.mu and grpo.micro_batch_size must be >= 1")
+        if not (0 <= self.epsilon_low < 1 and self.epsilon_high >= 0):
+            raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
+
+
 def group_advantages(rewards: Tensor, valid: Tensor, scale: Scale = "group", eps: float = 1e-4) -> Tensor:
     """Advantages for rewards shaped [groups, group_size]; invalid episodes get 0.
 

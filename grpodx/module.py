@@ -7,61 +7,28 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import nullcontext
 import zlib
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
+from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
-from grpodx.env.secrets import redact
-from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
+from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
+from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
+from grpodx.results import eval_records, gather
 from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
-
-
-@dataclass
-class GRPOConfig:
-    epsilon_low: float = 0.2
-    epsilon_high: float = 0.28
-    """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
-    beta: float = 0.04
-    """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
-    scale_rewards: Scale = "group"
-    aggregation: Aggregation = "token"
-    mu: int = 1
-    """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
-    micro_batch_size: int = 4
-    """Episodes per forward/backward pass."""
-    token_budget: int | None = None
-    """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
-    kl_on_zero_advantage: bool = True
-    """Keep the KL term of zero-advantage episodes once the adapter has moved (exact; they cost a
-    policy and a reference pass). False skips them: cheaper, the loss drops their beta * KL."""
-
-    def __post_init__(self) -> None:
-        if self.mu < 1 or self.micro_batch_size < 1:
-            raise ValueError("grpo.mu and grpo.micro_batch_size must be >= 1")
-        if not (0 <= self.epsilon_low < 1 and self.epsilon_high >= 0):
-            raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
-
-
-@dataclass
-class OptimConfig:
-    lr: float = 2e-5
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.99)
-    warmup_steps: int = 0
-    schedule: Literal["constant", "linear", "cosine"] = "constant"
-    """After warm-up: keep the rate, or decay it to 0 by the last step."""
-    max_grad_norm: float = 1.0
+from grpodx.secrets import redact
 
 
 def stable_seed(*parts: object) -> int:
@@ -81,44 +48,58 @@ class DoctorGRPO(L.LightningModule):
         optim: OptimConfig = OptimConfig(),
         max_env_error_fraction: float = 0.5,
         seed: int = 0,
+        validate_before_fit: bool = True,
     ) -> None:
         """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
-        failed in the patient or judge (an outage, not bad luck)."""
+        failed in the patient or judge (an outage, not bad luck). `validate_before_fit`: `fit`
+        validates once before the first step (results/val_step_000000.json, the run's "before")."""
         super().__init__()
-        groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
+        groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
+        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
         if rollout.top_p != 1.0:
             raise ValueError(f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature")
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
+        self.validate_before_fit = validate_before_fit
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self.engine: RolloutEngine | None = None
         self.last_episodes: list[Episode] = []
-        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics() for stage in ("train", "val", "test")})
+        samples = {"train": rollout.group_size, "val": rollout.eval_samples, "test": rollout.eval_samples}
+        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n) for stage, n in samples.items()})
+        self._eval_records: dict[str, list[dict[str, Any]]] = {"val": [], "test": []}
+        self.eval_results: dict[str, tuple[dict[str, float], list[dict[str, Any]]]] = {}
+        """Finished evaluations (metrics, every rank's episode records) for the ResultsWriter."""
         self._env_seen: dict[str, float] = {}
 
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
-            datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+            datamodule: Any = getattr(self.trainer, "datamodule", None) if self._trainer else None
             known = datamodule.all_cases() if hasattr(datamodule, "all_cases") else ()
             patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, known_cases=known)
             self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+
+    @property
+    def rollouts(self) -> RolloutEngine:
+        if self.engine is None:
+            raise RuntimeError("DoctorGRPO has no rollout engine before setup(): run it through a Trainer (fit/validate/test/predict)")
+        return self.engine
+
+    def stage_metrics(self, stage: str) -> DiagnosticMetrics:
+        return cast(DiagnosticMetrics, self.metrics[f"{stage}_"])
 
     def teardown(self, stage: str) -> None:
         if self.engine is not None:
             self.engine.close()
             self.engine = None
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
-        total = self._total_optimizer_steps()
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self._lr_factor(step, total))
+        optimizer, scheduler = build_optimizer(params, self.optim, self._total_optimizer_steps())
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def _total_optimizer_steps(self) -> int:
@@ -128,17 +109,6 @@ class DoctorGRPO(L.LightningModule):
         if self.trainer.max_steps > 0:
             return self.trainer.max_steps
         return max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1)
-
-    def _lr_factor(self, step: int, total: int) -> float:
-        warmup = self.optim.warmup_steps
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-        if self.optim.schedule == "linear":
-            return 1.0 - progress
-        if self.optim.schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-        return 1.0
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
@@ -155,7 +125,7 @@ class DoctorGRPO(L.LightningModule):
 
     def roll_out(self, cases: list[Case], group_size: int, temperature: float) -> list[Episode]:
         seeds = [stable_seed(self.seed, self.global_step, case.id) for case in cases]
-        return self.engine.run(cases, seeds, group_size, temperature)
+        return self.rollouts.run(cases, seeds, group_size, temperature)
 
     def score(self, episodes: list[Episode]) -> None:
         for e in episodes:
@@ -205,7 +175,8 @@ class DoctorGRPO(L.LightningModule):
         rows = self.rows_with_signal(batch.advantages.tolist(), base and self.grpo.mu == 1) if batch else []
         micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
         fixed = [self._fixed_log_probs(batch, idx, base) for idx in micro]
-        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        optimizer = cast(LightningOptimizer, self.optimizers())
+        scheduler = cast(LRScheduler, self.lr_schedulers())
         stats, total = LossStats(), 0.0
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
@@ -216,7 +187,7 @@ class DoctorGRPO(L.LightningModule):
                     stats.add(s)
                     total += float(loss.detach())
             self._sum_gradients_over_ranks()
-            self.clip_gradients(optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
+            self.clip_gradients(optimizer.optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
         return stats, total / self.grpo.mu, int(batch.loss_mask.sum()) if batch else 0
@@ -303,7 +274,7 @@ class DoctorGRPO(L.LightningModule):
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()
-        metrics = self.metrics["train_"]
+        metrics = self.stage_metrics("train")
         metrics.reset()
         metrics.update_from(episodes, self.rollout_config.show_options)
         values |= metrics.results("train/")
@@ -316,15 +287,24 @@ class DoctorGRPO(L.LightningModule):
     def env_counters(self) -> dict[str, float]:
         """Patient and judge usage and failures: this step's (env/*) and the run's (env_total/*)."""
         totals: dict[str, float] = {}
-        for name, part in (("patient", self.engine.patient), ("judge", self.engine.judge)):
+        for name, part in (("patient", self.rollouts.patient), ("judge", self.rollouts.judge)):
             counters = {k: v for k, v in asdict(part.stats).items() if k != "extra"} | part.stats.extra
             totals |= {f"{name}_{k}": float(v) for k, v in counters.items()}
-        totals["leaks"] = totals["patient_leaks"] + totals["judge_leaks"]  # the issue's env/leaks
+        totals["leaks"] = totals["patient_leaks"] + totals["judge_leaks"]  # one env/leaks for both components
         step = {f"env/{k}": v - self._env_seen.get(k, 0.0) for k, v in totals.items()}
         self._env_seen = totals
         return step | {f"env_total/{k}": v for k, v in totals.items()}
 
     # --- evaluation ---------------------------------------------------------------------------
+    def on_train_start(self) -> None:
+        """The run's "before": validate once on the held-out cases before the first update."""
+        if self.validate_before_fit and self.global_step == 0:
+            trainer, first = self.trainer, self.trainer._logger_connector._first_loop_iter
+            trainer.validating = True  # what Lightning's epoch loop does around its own validations
+            trainer.fit_loop.epoch_loop.val_loop.run()
+            trainer.training = True
+            trainer._logger_connector._first_loop_iter = first
+
     def validation_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "val")
 
@@ -332,16 +312,26 @@ class DoctorGRPO(L.LightningModule):
         self._evaluate(batch, "test")
 
     def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
-        """One scored episode per case, at the evaluation temperature, seeded by the case."""
+        """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
+        seeded by the case alone so that every run and every rank sees the same patient."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
-        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
+        episodes = self.rollouts.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature)
         self.score(episodes)
         return episodes
 
     def _evaluate(self, batch: list[Case], stage: str) -> None:
         episodes = self._eval_episodes(batch)
-        self.metrics[f"{stage}_"].update_from(episodes, self.rollout_config.show_options)
+        metrics, mc = self.stage_metrics(stage), self.rollout_config.show_options
+        metrics.update_from(episodes, mc)
+        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc)
         self.last_episodes = episodes
+
+    def eval_progress(self, stage: str) -> dict[str, float]:
+        """Running accuracy and reward of this rank's share so far, for the progress bar."""
+        scored = [r for r in self._eval_records[stage] if r["values"]["accuracy"] is not None]
+        if not scored:
+            return {}
+        return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """One evaluation episode per case, as records: what was asked, concluded and scored."""
@@ -351,17 +341,29 @@ class DoctorGRPO(L.LightningModule):
             for e in self._eval_episodes(batch)
         ]
 
+    def on_validation_epoch_start(self) -> None:
+        self._eval_records["val"] = []
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_records["test"] = []
+
     def on_validation_epoch_end(self) -> None:
-        self._log_eval("val")
+        self._finish_eval("val")
 
     def on_test_epoch_end(self) -> None:
-        self._log_eval("test")
+        self._finish_eval("test")
 
-    def _log_eval(self, stage: str) -> None:
-        results = self.metrics[f"{stage}_"].results(f"{stage}/")
-        self.metrics[f"{stage}_"].reset()
+    def _finish_eval(self, stage: str) -> None:
+        """Metrics summed over ranks (torchmetrics), every rank's records gathered, both kept
+        for the ResultsWriter; the metrics also go to the logger."""
+        metrics = self.stage_metrics(stage)
+        results = metrics.results()
+        metrics.reset()
+        records = gather(self._eval_records[stage])
+        self.eval_results[stage] = (results, records)
         if results:
-            self.log_dict(results, prog_bar=False, sync_dist=True)
+            # equal on every rank already; sync_dist only tells Lightning so
+            self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
 
     # --- checkpoints: trainable weights only ---------------------------------------------------
     def _trainable_names(self) -> set[str]:

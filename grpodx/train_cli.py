@@ -8,16 +8,19 @@ import warnings
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from grpodx.callbacks import AdapterExport, TranscriptLogger
+from grpodx.callbacks import AdapterExport, EvalProgress, TranscriptLogger
 from grpodx.data import CaseDataModule
-from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.module import DoctorGRPO
+from grpodx.results import ResultsWriter
+from grpodx.secrets import RedactingSaveConfigCallback
 
 
 class GrpodxCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(AdapterExport, "adapter_export")
         parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(ResultsWriter, "results")
+        parser.add_lightning_class_args(EvalProgress, "eval_progress")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
 
@@ -32,12 +35,13 @@ def run_trainer(argv: list[str]) -> None:
     """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
     for pattern in _QUIET:
         warnings.filterwarnings("ignore", message=pattern)
-    if sys.argv[1:] == list(argv):
-        # from the command line: let LightningCLI read sys.argv, which must stay whole because
-        # DDP re-launches this very command line for the other ranks
+    if sys.argv[1:] == argv:
+        # from the command line: LightningCLI reads sys.argv itself, and DDP's launcher re-runs
+        # that same command line for the other ranks, so it must stay as it is
         _cli(None)
         return
-    # LightningCLI warns when it is given `args` while sys.argv also holds arguments (pytest's)
+    # called with other arguments (tests, scripts): LightningCLI warns when it is given `args`
+    # while sys.argv also holds arguments, so hide the program's own for the call
     program, sys.argv[1:] = sys.argv[1:], []
     try:
         _cli(argv)

@@ -2,11 +2,11 @@ import json
 import shutil
 
 import pytest
-from tests.case_helpers import DATA
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.ddxplus import first_person, import_ddxplus
 from grpodx.cases.sources import load_source
+from tests.case_helpers import DATA
 
 DDXPLUS = DATA / "ddxplus"
 CONDITIONS = json.loads((DDXPLUS / "release_conditions.json").read_text(encoding="utf-8"))

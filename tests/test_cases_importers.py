@@ -2,14 +2,13 @@ import json
 
 import pytest
 
-from tests.case_helpers import DATA, FIXTURES
-
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
 from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
 from grpodx.data import CaseDataModule
+from tests.case_helpers import DATA, FIXTURES
 
 MEDIQ = DATA / "mediq" / "all_craft_md.jsonl"
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from case_helpers import pneumonia_case
-
 from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
 from grpodx.fake_server import FakeOpenAIServer, Reply
+
+from case_helpers import pneumonia_case
 
 CASE = pneumonia_case(
     "cap-1",

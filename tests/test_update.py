@@ -4,8 +4,8 @@ with the loss and gradient unchanged wherever the skipping claims to be exact.""
 import pytest
 import torch
 
-from grpodx.grpo import grpo_loss, loss_normalizer
-from grpodx.module import DoctorGRPO, GRPOConfig
+from grpodx.grpo import GRPOConfig, grpo_loss, loss_normalizer
+from grpodx.module import DoctorGRPO
 from grpodx.policy import PolicyConfig
 from grpodx.rollout import PackedBatch, RolloutConfig
 
