@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
 
 # --- rollout ------------------------------------------------------------------------------------
 def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
+    import litellm
     import torch
 
     from grpodx.cases.bank import builtin_templates
@@ -79,8 +80,6 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     from grpodx.fake_server import FakeOpenAIServer, Reply
     from grpodx.policy import Policy
     from grpodx.rollout import RolloutEngine
-
-    import litellm
 
     litellm.suppress_debug_info = True  # it prints its provider list for a model name it has no price for
     rollout = configs["rollout"]

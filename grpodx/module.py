@@ -8,8 +8,8 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 import zlib
+from contextlib import nullcontext
 from dataclasses import asdict
 from typing import Any, cast
 

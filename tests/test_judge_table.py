@@ -13,12 +13,12 @@ from collections import Counter
 from functools import lru_cache
 
 import pytest
-from tests.case_helpers import FIXTURES
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.schema import Case
 from grpodx.env.rubric import DiagnosisIndex, judge_grade, truth_of
+from tests.case_helpers import FIXTURES
 
 ZERO, FULL, HALF_UP, PARTIAL, LOW = "zero", "full", ">=0.5", "partial", "<0.5"
 IMPORTED = FIXTURES / "agentclinic_medqa_extended.jsonl"

@@ -15,13 +15,12 @@ import asyncio
 
 import pytest
 
-from tests.case_helpers import FIXTURES
-
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.schema import Case, Fact
 from grpodx.env import PatientConfig, build_patient
 from grpodx.env.scripted import NO_RESULT, NOT_SURE, PatientSheet, answer, matching_facts
+from tests.case_helpers import FIXTURES
 
 S, N, H, M, SO, FA, E, T = "symptom", "negative", "history", "medication", "social", "family", "exam", "test"
 

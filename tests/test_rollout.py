@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-from tests.case_helpers import judge_index
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
@@ -12,6 +11,7 @@ from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
 from grpodx.rollout import RolloutConfig, RolloutEngine, pack
 from grpodx.template import ChatTokens, TemplateError
+from tests.case_helpers import judge_index
 
 
 class RecordingPolicy:
