@@ -19,7 +19,7 @@ class RecordingPolicy:
 
     def generate(self, prompts, max_new_tokens, temperature=1.0, top_p=1.0, **options):
         out = self.inner.generate(prompts, max_new_tokens, temperature, top_p, **options)
-        self.calls.append(([list(p) for p in prompts], out, options))
+        self.calls.append(([list(p) for p in prompts], out, {k: v for k, v in options.items() if k != "caches"}))
         return out
 
     def __getattr__(self, name):
