@@ -1,6 +1,8 @@
 """The cold-start options on the tiny model: forced final turn, graded format credit,
 evaluation-only repetition settings, and the supervised warm-up on training cases."""
 
+from case_helpers import judge_index
+
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
 from grpodx.dialogue import DIAGNOSIS_PREFIX, format_grade
@@ -32,7 +34,7 @@ def cases(n=3, seed=1):
 
 def engine(policy, **rollout):
     config = RolloutConfig(**({"group_size": 2, "max_turns": 2, "max_new_tokens": 16} | rollout))
-    return RolloutEngine(policy, build_patient(PatientConfig()), build_judge(JudgeConfig()), config)
+    return RolloutEngine(policy, build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index()), config)
 
 
 def test_forced_final_turn_is_context_and_the_samples_stay_exact(tiny_policy):
