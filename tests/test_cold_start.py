@@ -1,8 +1,6 @@
 """The cold-start options on the tiny model: forced final turn, graded format credit,
 evaluation-only repetition settings, and the supervised warm-up on training cases."""
 
-from case_helpers import judge_index
-
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
 from grpodx.dialogue import DIAGNOSIS_PREFIX, format_grade
@@ -10,6 +8,8 @@ from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.rewards import RewardWeights, total_reward
 from grpodx.rollout import RolloutConfig, RolloutEngine
 from grpodx.warmup import WarmUp, conversation_ids, fact_question
+
+from case_helpers import judge_index
 
 
 class RecordingPolicy:
