@@ -8,6 +8,7 @@ anywhere in the doctor's last turn), so format gains are not sold as medicine.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def lenient(record: dict) -> float:
 
     names = {t.diagnosis: (t.diagnosis, *t.aliases) for t in builtin_templates()}.get(record["truth"], (record["truth"],))
     last = next((m["content"] for m in reversed(record["messages"]) if m["role"] == "assistant"), "").lower()
-    return float(any(n.lower() in last for n in names))
+    return float(any(re.search(rf"\b{re.escape(n.lower())}\b", last) for n in names))  # whole words: "MI" is not in "mind"
 
 
 def _cell(result: dict, name: str) -> str:
