@@ -8,7 +8,7 @@
 # 3. test   the warmed-up adapter (GRPO's gain is then its own line)            -> RUN/warm
 # 4. test   the GRPO-trained adapter                                             -> RUN/trained
 # 5. test   base and trained on cases of 12 diagnoses never trained on           -> RUN/unseen_*
-# 6. report before vs after (if this checkout has `python -m grpodx report`)
+# 6. a summary table (scripts/learn_summary.py) and report pages: trained vs base, warm vs base
 #
 # Extra options go to every stage, e.g. a pilot: scripts/learn.sh runs/pilot --trainer.max_steps 10
 # or a local model folder: --model.policy.model /path/to/SmolLM2-135M-Instruct
