@@ -12,7 +12,7 @@
 #
 # Extra options go to every stage, e.g. a pilot: scripts/learn.sh runs/pilot --trainer.max_steps 10
 # or a local model folder: --model.policy.model /path/to/SmolLM2-135M-Instruct
-# Sized for 60 minutes on 2 idle CPU cores (configs/smollm2-learn.yaml says how).
+# Meant to fit 60 minutes on 2 idle CPU cores: an estimate, not yet timed (README "Does it learn?").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/learn}
