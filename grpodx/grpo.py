@@ -16,8 +16,9 @@ statistics and get a zero advantage; a group with fewer than two valid episodes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -156,11 +156,21 @@ class Policy(nn.Module):
         caches = caches if caches is not None else [SequenceCache() for _ in prompts]
         with self._inference(), self.autocast():
             return sample(
-                self.model, prompts, caches, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                stop_ids=self.stop_ids, pad_id=self.tokenizer.pad_token_id, stats=self.decode_stats, generator=generator,
+                self.model,
+                prompts,
+                caches,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                stop_ids=self.stop_ids,
+                pad_id=self.tokenizer.pad_token_id,
+                stats=self.decode_stats,
+                generator=generator,
             )
 
-    def hf_generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0, min_new_tokens: int = 0) -> list[list[int]]:
+    def hf_generate(
+        self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0, min_new_tokens: int = 0
+    ) -> list[list[int]]:
         """`transformers.generate`, left-padded and batched, re-encoding every prompt (the benchmark's ceiling)."""
         pad = self.tokenizer.pad_token_id
         width = max(len(p) for p in prompts)
