@@ -57,9 +57,13 @@ class DoctorGRPO(L.LightningModule):
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
+        self.save_hyperparameters(
+            redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit})
+        )
         if rollout.top_p != 1.0:
-            raise ValueError(f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature")
+            raise ValueError(
+                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
+            )
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
@@ -224,7 +228,9 @@ class DoctorGRPO(L.LightningModule):
             return old, self.policy.reference_log_probs(ids, attention, t, where)
         return old, old  # None when mu == 1: `_micro_loss` takes its own pass, still the base
 
-    def _micro_loss(self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float) -> tuple[torch.Tensor, LossStats]:
+    def _micro_loss(
+        self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float
+    ) -> tuple[torch.Tensor, LossStats]:
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         mask = batch.loss_mask[idx].to(self.device)
         logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1], 0 off the mask
@@ -347,8 +353,16 @@ class DoctorGRPO(L.LightningModule):
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """One evaluation episode per case, as records: what was asked, concluded and scored."""
         return [
-            {"case": e.case.id, "truth": e.case.diagnosis, "diagnosis": e.diagnosis, "differential": list(e.differential),
-             "status": e.status, "credit": e.verdict.credit if e.verdict else 0.0, "reward": e.reward, "transcript": e.transcript()}
+            {
+                "case": e.case.id,
+                "truth": e.case.diagnosis,
+                "diagnosis": e.diagnosis,
+                "differential": list(e.differential),
+                "status": e.status,
+                "credit": e.verdict.credit if e.verdict else 0.0,
+                "reward": e.reward,
+                "transcript": e.transcript(),
+            }
             for e in self._eval_episodes(batch)
         ]
 
@@ -387,4 +401,6 @@ class DoctorGRPO(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         missing = sorted(self._trainable_names() - set(checkpoint["state_dict"]))
         if missing:
-            raise ValueError(f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?")
+            raise ValueError(
+                f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?"
+            )

@@ -163,8 +163,16 @@ class Policy(nn.Module):
         caches = caches if caches is not None else [SequenceCache() for _ in prompts]
         with self._inference(), self.autocast():
             return sample(
-                self.model, prompts, caches, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                stop_ids=self.stop_ids, pad_id=self.tokenizer.pad_token_id, stats=self.decode_stats, generator=generator,
+                self.model,
+                prompts,
+                caches,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                stop_ids=self.stop_ids,
+                pad_id=self.tokenizer.pad_token_id,
+                stats=self.decode_stats,
+                generator=generator,
             )
 
     def hf_generate(

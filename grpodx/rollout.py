@@ -84,7 +84,9 @@ class RolloutConfig:
         if self.eval_samples < 1:
             raise ValueError(f"rollout.eval_samples must be >= 1, got {self.eval_samples}")
         if self.eval_samples > 1 and self.eval_temperature == 0:
-            raise ValueError(f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0")
+            raise ValueError(
+                f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"
+            )
 
 
 @dataclass
