@@ -14,7 +14,9 @@ from grpodx.rollout import Episode
 
 
 class DiagnosticMetrics(MetricCollection):
-    """Mean metrics fed from finished episodes; env_error and truncated episodes are excluded."""
+    """Mean metrics fed from finished, scored episodes; env_error and truncated episodes are excluded.
+
+    The format rate is the rubric's format part (`RewardParts.format`), not a second rule."""
 
     def __init__(self, top_k: tuple[int, ...] = (3, 5)) -> None:
         names = ["accuracy", *(f"accuracy@{k}" for k in top_k), "credit", "turns", "format", "diagnosed", "mc_accuracy"]
@@ -25,12 +27,15 @@ class DiagnosticMetrics(MetricCollection):
         scored = [e for e in episodes if e.trainable]
         if not scored:
             return
+        formats = [e.parts.format for e in scored if e.parts is not None]
+        if len(formats) < len(scored):
+            raise ValueError("metrics need scored episodes: score them (DoctorGRPO.score) first")
         rank = [e.verdict.rank if e.verdict and e.verdict.rank else None for e in scored]
         values: dict[str, list[float]] = {
             "accuracy": [float(bool(e.verdict and e.verdict.correct)) for e in scored],
             "credit": [e.verdict.credit if e.verdict else 0.0 for e in scored],
             "turns": [float(e.turns) for e in scored],
-            "format": [float(bool(e.turns_ok) and all(e.turns_ok)) for e in scored],
+            "format": formats,
             "diagnosed": [float(e.status == "diagnosed") for e in scored],
         }
         for k in self.top_k:

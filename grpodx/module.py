@@ -24,7 +24,7 @@ from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
-from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
+from grpodx.rewards import RewardWeights, Rubric, mean_parts, reward_funcs
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.secrets import redact
 
@@ -56,6 +56,7 @@ class DoctorGRPO(L.LightningModule):
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
+        self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable weights
@@ -118,17 +119,9 @@ class DoctorGRPO(L.LightningModule):
 
     def score(self, episodes: list[Episode]) -> None:
         for e in episodes:
-            if not e.trainable:
-                continue
-            verdict = e.verdict
-            e.parts = {
-                "credit": diagnosis_credit(verdict.credit if verdict else None),
-                "process": verdict.process if verdict and verdict.process is not None else 0.0,
-                "judged": diagnosis_credit(verdict.total if verdict else None),
-                "format": format_reward(e.turns_ok),
-                "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
-            }
-            e.reward = total_reward(e.parts, self.reward_weights)
+            if e.trainable:
+                e.parts = self.rubric.score(e)
+                e.reward = self.rubric.total(e.parts)
 
     def advantages(self, episodes: list[Episode]) -> tuple[list[float], float]:
         """Per-episode advantages and the fraction of groups with no signal."""
@@ -212,7 +205,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
-            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in scored[0].parts if scored},
+            **{f"reward/{name}": value for name, value in mean_parts([e.parts for e in scored if e.parts])},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()

@@ -24,6 +24,7 @@ from grpodx.cases.schema import Case
 from grpodx.dialogue import DOCTOR_CHAT_ROLE, ChatMessage, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.policy import Policy
+from grpodx.rewards import RewardParts
 from grpodx.template import ChatTokens
 
 Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"]
@@ -75,7 +76,8 @@ class Episode:
     error: str = ""
     verdict: Verdict | None = None
     reward: float = 0.0
-    parts: dict[str, float] = field(default_factory=dict)
+    parts: RewardParts | None = None
+    """Set by scoring, for trainable episodes only."""
 
     @property
     def turns(self) -> int:
@@ -95,7 +97,7 @@ class Episode:
         for message in self.messages[1:]:
             who = _SPEAKER.get(message["role"], message["role"])
             lines.append(f"**{who}:** {message['content']}  ")
-        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
+        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items()) if self.parts else "not scored"
         lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
         return "\n".join(lines)
 
