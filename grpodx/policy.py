@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import Tensor, nn
 
-from grpodx.tiny import resolve_model_path
+from grpodx.models import resolve_model
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -79,7 +79,7 @@ def _load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     from peft import PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model_path(config.model, config.cache_dir)
+    path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(
         path, dtype=getattr(torch, config.dtype), **({"load_in_4bit": True} if config.load_in_4bit else {})
@@ -105,7 +105,7 @@ def _load_unsloth(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     except ImportError as error:
         raise ImportError("backend 'unsloth' needs a GPU and `pip install 'grpodx[gpu]'`") from error
     model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=config.adapter_path or resolve_model_path(config.model, config.cache_dir),
+        model_name=config.adapter_path or resolve_model(config.model, config.cache_dir),
         max_seq_length=config.max_seq_len,
         dtype=getattr(torch, config.dtype),
         load_in_4bit=config.load_in_4bit,

@@ -149,17 +149,15 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     model.eval()
 
 
-def resolve_model_path(name: str, cache_dir: str) -> str:
-    """`grpodx/tiny-phi3` -> its local folder (built on first use); anything else unchanged."""
-    if name != TINY_MODEL:
-        return name
+def tiny_model_folder(cache: Path) -> Path:
+    """The tiny model's folder under `cache`, built on first use."""
     # the tokenizer and warm-up depend on the bank: a changed bank gets a new folder
     digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
-    folder = Path(cache_dir).expanduser() / f"tiny-phi3-{_VERSION}-{digest:08x}"
+    folder = cache / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
         try:
             build_tiny_model(folder)
         except OSError:
             if not (folder / "config.json").exists():  # another process may have won the race
                 raise
-    return str(folder)
+    return folder
