@@ -27,7 +27,7 @@ from grpodx.metrics import DiagnosticMetrics
 from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
 from grpodx.results import eval_records, gather
-from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, graded_format_reward, questions_asked, total_reward
+from grpodx.rewards import RewardWeights, Rubric, mean_parts, reward_funcs
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.secrets import redact
 
@@ -67,6 +67,7 @@ class DoctorGRPO(L.LightningModule):
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
+        self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
         self.validate_before_fit = validate_before_fit
         self.automatic_optimization = False
@@ -90,7 +91,7 @@ class DoctorGRPO(L.LightningModule):
     def _judge_cases(self) -> list[Case]:
         """The cases the judge must know, from the trainer's CaseDataModule: the same index in
         fit, validate, test and predict, and in a fresh process on the same data."""
-        datamodule = self.trainer.datamodule if self._trainer else None
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         if not isinstance(datamodule, CaseDataModule):
             raise ValueError(
                 "DoctorGRPO needs a CaseDataModule (trainer.fit(model, datamodule=CaseDataModule(...)), or `data:` in "
@@ -143,18 +144,9 @@ class DoctorGRPO(L.LightningModule):
 
     def score(self, episodes: list[Episode]) -> None:
         for e in episodes:
-            if not e.trainable:
-                continue
-            verdict = e.verdict
-            e.parts = {
-                "credit": diagnosis_credit(verdict.credit if verdict else None),
-                "process": verdict.process if verdict and verdict.process is not None else 0.0,
-                "judged": diagnosis_credit(verdict.total if verdict else None),
-                "format": format_reward(e.turns_ok),
-                "format_graded": graded_format_reward(e.turn_grades),
-                "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
-            }
-            e.reward = total_reward(e.parts, self.reward_weights)
+            if e.trainable:
+                e.parts = self.rubric.score(e)
+                e.reward = self.rubric.total(e.parts)
 
     def advantages(self, episodes: list[Episode]) -> tuple[list[float], float]:
         """Per-episode advantages and the fraction of groups with no signal."""
@@ -189,15 +181,15 @@ class DoctorGRPO(L.LightningModule):
         # with mu > 1 the adapter moves after the first optimizer step: skip only what stays exact
         rows = self.rows_with_signal(batch.advantages.tolist(), base and self.grpo.mu == 1) if batch else []
         micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
-        fixed = [self._fixed_log_probs(batch, idx, base) for idx in micro]
+        passes = [(batch, idx, *self._fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
         optimizer = cast(LightningOptimizer, self.optimizers())
         scheduler = cast(LRScheduler, self.lr_schedulers())
         stats, total = LossStats(), 0.0
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
             with self._local_backward():
-                for idx, (old, ref) in zip(micro, fixed):
-                    loss, s = self._micro_loss(batch, idx, old, ref, normalizer)
+                for packed, idx, old, ref in passes:
+                    loss, s = self._micro_loss(packed, idx, old, ref, normalizer)
                     self.manual_backward(loss)
                     stats.add(s)
                     total += float(loss.detach())
@@ -287,7 +279,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
-            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in scored[0].parts if scored},
+            **{f"reward/{name}": value for name, value in mean_parts([e.parts for e in scored if e.parts])},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()

@@ -48,12 +48,8 @@ def lr_factor(step: int, total: int, warmup_steps: int, schedule: Schedule) -> f
     return 1.0
 
 
-def build_optimizer(
-    params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int
-) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and its per-optimizer-step schedule over `total_steps` steps."""
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, config.warmup_steps, config.schedule)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, config.warmup_steps, config.schedule))
     return optimizer, scheduler

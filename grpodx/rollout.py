@@ -39,6 +39,7 @@ from grpodx.dialogue import (
 )
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.policy import Policy
+from grpodx.rewards import RewardParts
 from grpodx.template import ChatTokens
 
 Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"]
@@ -111,7 +112,8 @@ class Episode:
     error: str = ""
     verdict: Verdict | None = None
     reward: float = 0.0
-    parts: dict[str, float] = field(default_factory=dict)
+    parts: RewardParts | None = None
+    """Set by scoring, for trainable episodes only."""
     prefill_tokens: int = 0
     """Tokens the doctor encoded as prompt over all turns (with its KV cache: only what each turn added)."""
 
@@ -133,7 +135,7 @@ class Episode:
         for message in self.messages[1:]:
             who = _SPEAKER.get(message["role"], message["role"])
             lines.append(f"**{who}:** {message['content']}  ")
-        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
+        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items()) if self.parts else "not scored"
         lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
         return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from grpodx.grpo import GRPOConfig
 from grpodx.module import DoctorGRPO
 from grpodx.optim import OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
+from grpodx.rewards import RewardParts
 from grpodx.rollout import Episode, RolloutConfig
 
 OPENINGS = ("<reason>a", "<reason>l")  # "ask about ..." or "likely ..."
@@ -45,7 +46,7 @@ class OpeningGame(DoctorGRPO):
         for e in episodes:
             sampled = [t for t, m in zip(e.token_ids, e.doctor_mask) if m]
             e.reward = float(self.policy.tokenizer.decode(sampled).startswith(self.rewarded))
-            e.parts = {"credit": e.reward, "format": 1.0, "questions": 0.0, "process": 0.0}
+            e.parts = RewardParts(judged=e.reward, format=1.0, questions=0.0, credit=e.reward, process=0.0)
 
     def opening_probability(self, prompt: list[int], opening: str) -> float:
         """P(the reply starts with `opening`) given that it starts with '<reason>', from the logits."""
