@@ -78,9 +78,7 @@ class CaseDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._all is not None:
             return
-        cases, reports = load_sources(
-            self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid
-        )
+        cases, reports = load_sources(self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
         train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         if self.test_sources:
             test, more = load_sources(self.test_sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)

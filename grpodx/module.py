@@ -56,7 +56,9 @@ class DoctorGRPO(L.LightningModule):
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
+        self.save_hyperparameters(
+            redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit})
+        )
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
@@ -90,6 +92,7 @@ class DoctorGRPO(L.LightningModule):
                 f"the config): the judge codes answers against the cases it loads; got {type(datamodule).__name__}"
             )
         return datamodule.judge_cases()
+
     @property
     def rollouts(self) -> RolloutEngine:
         if self.engine is None:
@@ -200,7 +203,9 @@ class DoctorGRPO(L.LightningModule):
         ref = self.policy.reference_log_probs(ids, attention, t) if self.grpo.beta > 0 else None
         return old, ref
 
-    def _micro_loss(self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float) -> tuple[torch.Tensor, LossStats]:
+    def _micro_loss(
+        self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float
+    ) -> tuple[torch.Tensor, LossStats]:
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature)  # [n, T-1]
         return grpo_loss(
@@ -293,8 +298,16 @@ class DoctorGRPO(L.LightningModule):
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """One evaluation episode per case, as records: what was asked, concluded and scored."""
         return [
-            {"case": e.case.id, "truth": e.case.diagnosis, "diagnosis": e.diagnosis, "differential": list(e.differential),
-             "status": e.status, "credit": e.verdict.credit if e.verdict else 0.0, "reward": e.reward, "transcript": e.transcript()}
+            {
+                "case": e.case.id,
+                "truth": e.case.diagnosis,
+                "diagnosis": e.diagnosis,
+                "differential": list(e.differential),
+                "status": e.status,
+                "credit": e.verdict.credit if e.verdict else 0.0,
+                "reward": e.reward,
+                "transcript": e.transcript(),
+            }
             for e in self._eval_episodes(batch)
         ]
 
@@ -333,4 +346,6 @@ class DoctorGRPO(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         missing = sorted(self._trainable_names() - set(checkpoint["state_dict"]))
         if missing:
-            raise ValueError(f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?")
+            raise ValueError(
+                f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?"
+            )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.case_helpers import judge_index, write_templates
 
 from grpodx.cases.schema import Case, Fact
 from grpodx.data import CaseDataModule
 from grpodx.env import DiagnosisIndex, JudgeConfig, build_judge
 from grpodx.env.rubric import EXACT, LEVEL_CREDIT, Truth, judge_grade, rank
 from grpodx.text import diagnosis_key
+from tests.case_helpers import judge_index, write_templates
 
 MI = Truth("Acute myocardial infarction", ("heart attack", "MI", "STEMI"), "I21.9", "cardiovascular")
 NO_CODE = Truth("Kikuchi disease", (), "", "other")
