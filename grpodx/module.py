@@ -98,6 +98,7 @@ class DoctorGRPO(L.LightningModule):
                 f"the config): the judge codes answers against the cases it loads; got {type(datamodule).__name__}"
             )
         return datamodule.judge_cases()
+
     @property
     def rollouts(self) -> RolloutEngine:
         if self.engine is None:

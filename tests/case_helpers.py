@@ -16,8 +16,7 @@ KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "f
 
 def template_record(name: str, system: str = "respiratory", sex: str = "any") -> dict[str, Any]:
     facts = [
-        {"kind": kind, "core": i < 2, "text": [f"Finding {i}, wording A.", f"Finding {i}, wording B."], "ask": [f"cue{i}"]}
-        for i, kind in enumerate(KINDS)
+        {"kind": kind, "core": i < 2, "text": [f"Finding {i}, wording A.", f"Finding {i}, wording B."], "ask": [f"cue{i}"]} for i, kind in enumerate(KINDS)
     ]
     return {
         "diagnosis": name,

@@ -1,9 +1,9 @@
 """Patient and judge: LiteLLM model strings, from the embedded offline backends to any API.
 
-    patient = build_patient(PatientConfig())                       # grpodx/scripted-patient
-    judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), DiagnosisIndex.for_cases(data.judge_cases()))
-    text = await patient.opening(case, seed)
-    verdict = await judge.score(case, "pneumonia", ["pulmonary embolism"])
+patient = build_patient(PatientConfig())                       # grpodx/scripted-patient
+judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), DiagnosisIndex.for_cases(data.judge_cases()))
+text = await patient.opening(case, seed)
+verdict = await judge.score(case, "pneumonia", ["pulmonary embolism"])
 """
 
 from __future__ import annotations

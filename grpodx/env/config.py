@@ -76,6 +76,4 @@ class JudgeConfig(ModelConfig):
         if not 0.0 <= self.process_weight <= 1.0:
             raise ValueError(f"JudgeConfig.process_weight: must be in [0, 1], got {self.process_weight!r}")
         if self.process_weight > 0 and self.model == RUBRIC_JUDGE:
-            raise ValueError(
-                f"JudgeConfig.process_weight: {RUBRIC_JUDGE} grades diagnoses only; a process score needs an LLM judge model"
-            )
+            raise ValueError(f"JudgeConfig.process_weight: {RUBRIC_JUDGE} grades diagnoses only; a process score needs an LLM judge model")
