@@ -49,6 +49,8 @@ Write nothing after your question or your diagnosis lines.
 You have at most {max_turns} turns, including the one with your diagnosis."""
 
 LAST_TURN_NOTE = "[This is your last turn: give your DIAGNOSIS now.]"
+DIAGNOSIS_PREFIX = "DIAGNOSIS:"
+"""What a forced final turn starts from (`rollout.force_final_diagnosis`): context, not sampled."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,21 @@ def is_well_formed(visible: str, closed: bool) -> bool:
         return False
     tail = [line for line in visible[diagnoses[0].end() :].splitlines() if line.strip()]
     return not tail or (len(tail) == 1 and bool(_DIFFERENTIAL_LINE.match(tail[0])))
+
+
+def format_grade(text: str, ended: bool) -> float:
+    """Graded format credit of one doctor turn: the share of three checks it passes: it stopped
+    by itself (not at the token limit), its reasoning is closed, and its visible part is exactly
+    one question or one diagnosis (+ differential). Unlike the all-or-nothing rule, a small
+    model that gets one of them right already differs from its group.
+
+    >>> format_grade("<reason>cough</reason>Any fever?", ended=True)
+    1.0
+    >>> round(format_grade("Sorry. Sorry. Sorry.", ended=False), 3)
+    0.333
+    """
+    _, visible, closed = split_reasoning(text)
+    return (float(ended) + float(closed) + float(is_well_formed(visible, True))) / 3
 
 
 def read_doctor_turn(text: str) -> DoctorTurn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from grpodx.backends import Backend, pick_backend
+from grpodx.decode import DecodeStats, SequenceCache, sample
 from grpodx.loading import Precision, autocast, load_hf, load_unsloth
 from grpodx.vllm_sampler import VllmSampler
 
@@ -97,6 +99,7 @@ class Policy(nn.Module):
         if not any(p.requires_grad for p in self.model.parameters()):
             raise ValueError(f"LoRA wrapped nothing in {config.model}: check lora.target_modules")
         self.stop_ids = self._stop_ids()
+        self.decode_stats = DecodeStats()
         self.sampler = VllmSampler(self.model, self.stop_ids) if fast else None
 
     def _stop_ids(self) -> list[int]:
@@ -131,10 +134,58 @@ class Policy(nn.Module):
             if unsloth:
                 FastLanguageModel.for_training(self.model)
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0) -> list[list[int]]:
-        """One batched, left-padded, KV-cached generate; each output ends at its first stop token."""
-        if self.sampler is not None:
+    def generate(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        caches: list[SequenceCache] | None = None,
+        generator: torch.Generator | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram_size: int = 0,
+    ) -> list[list[int]]:
+        """One batched sampling call; each output ends at its first stop token (included).
+
+        `caches` (one per prompt, kept by the caller between calls) hold the keys and values of a
+        prefix of each prompt, so that only what was appended since is encoded; they are advanced
+        in place. Sampling draws from torch's global RNG unless `generator` is given.
+        The repetition settings change the sampling distribution, so they are for evaluation
+        only, never for tokens that are trained on; they go through `transformers.generate`
+        (the caches are then left as they were).
+        """
+        if repetition_penalty != 1.0 or no_repeat_ngram_size:
+            return self.hf_generate(prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+        if self.sampler is not None:  # vLLM keeps its own prefix cache
             return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
+        if self.backend == "unsloth":  # its patched attention is only known to work through generate()
+            return self.hf_generate(prompts, max_new_tokens, temperature, top_p)
+        caches = caches if caches is not None else [SequenceCache() for _ in prompts]
+        with self._inference(), self.autocast():
+            return sample(
+                self.model,
+                prompts,
+                caches,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                stop_ids=self.stop_ids,
+                pad_id=self.tokenizer.pad_token_id,
+                stats=self.decode_stats,
+                generator=generator,
+            )
+
+    def hf_generate(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        min_new_tokens: int = 0,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram_size: int = 0,
+    ) -> list[list[int]]:
+        """`transformers.generate`, left-padded and batched, re-encoding every prompt (the benchmark's ceiling)."""
         pad = self.tokenizer.pad_token_id
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
@@ -142,12 +193,17 @@ class Policy(nn.Module):
         for row, prompt in enumerate(prompts):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
-        sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        sampling: dict[str, float | int | bool] = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        if repetition_penalty != 1.0:
+            sampling["repetition_penalty"] = repetition_penalty
+        if no_repeat_ngram_size:
+            sampling["no_repeat_ngram_size"] = no_repeat_ngram_size
         with self._inference(), self.autocast():
             out = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
                 max_new_tokens=max_new_tokens,
+                min_new_tokens=min_new_tokens,
                 eos_token_id=self.stop_ids,
                 pad_token_id=pad,
                 **sampling,
@@ -158,21 +214,39 @@ class Policy(nn.Module):
             completions.append(row if stop is None else row[: stop + 1])
         return completions
 
-    def log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0) -> Tensor:
-        """Log-prob of each next token: input_ids [N, T] -> [N, T-1]; logits scaled as when sampled."""
-        with self.autocast():
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # [N, T, V]
-        logits = logits[:, :-1].float() / (temperature if temperature > 0 else 1.0)  # [N, T-1, V]
-        targets = input_ids[:, 1:]  # [N, T-1]
-        # row by row keeps the [T, V] float32 log-softmax of a 100k vocabulary out of peak memory
-        rows = [torch.log_softmax(row, dim=-1).gather(-1, t.unsqueeze(-1)).squeeze(-1) for row, t in zip(logits, targets)]
-        return torch.stack(rows)  # [N, T-1]
+    def log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None) -> Tensor:
+        """Log-prob of each next token: input_ids [N, T] -> [N, T-1]; logits scaled as when sampled.
 
-    def reference_log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0) -> Tensor:
+        Only the positions where `where` [N, T-1] is true are computed (default: all); the others
+        are 0. The LM head sees their hidden states alone, a chunk at a time, so no [T, V] logits
+        of a whole sequence exist, and none are kept for backward (see `token_log_probs`).
+        """
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        with self.autocast():
+            hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state  # [N, T, H]
+        where = torch.ones_like(input_ids[:, 1:], dtype=torch.bool) if where is None else where.bool()  # [N, T-1]
+        rows, cols = where.nonzero(as_tuple=True)  # [M] each
+        picked = token_log_probs(self._head, hidden[rows, cols], input_ids[rows, cols + 1], temperature)  # [M]
+        return torch.zeros(where.shape, dtype=picked.dtype, device=picked.device).index_put((rows, cols), picked)  # [N, T-1]
+
+    def _head(self, hidden: Tensor) -> Tensor:
+        """The causal LM's logits from final hidden states, with the soft-capping some models apply."""
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        with self.autocast():
+            logits = base.get_output_embeddings()(hidden).float()
+        cap = getattr(base.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits
+
+    def reference_log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None) -> Tensor:
         """Log-probs of the base model: the same weights with the LoRA adapter disabled, no grad."""
         adapter_off = self.model.disable_adapter() if hasattr(self.model, "disable_adapter") else nullcontext()
         with torch.no_grad(), adapter_off:
-            return self.log_probs(input_ids, attention_mask, temperature)
+            return self.log_probs(input_ids, attention_mask, temperature, where)
+
+    def adapter_is_base(self) -> bool:
+        """True while the adapter changes nothing (every LoRA B is zero, as PEFT initialises it)."""
+        lora_b = [p for name, p in self.model.named_parameters() if "lora_B" in name]
+        return bool(lora_b) and all(not bool(p.any()) for p in lora_b)
 
     def save_adapter(self, folder: str | Path) -> Path:
         """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) atomically."""
@@ -183,6 +257,23 @@ class Policy(nn.Module):
         self.tokenizer.save_pretrained(staging)
         replace_dir(staging, folder)
         return folder
+
+
+def token_log_probs(head: Callable[[Tensor], Tensor], hidden: Tensor, targets: Tensor, temperature: float, chunk: int = 512) -> Tensor:
+    """log softmax(head(h) / t)[target] for hidden [M, H] and targets [M] -> [M], `chunk` rows at a
+    time. Under grad each chunk is checkpointed: its float [chunk, V] logits are recomputed in
+    backward rather than kept, so what backward holds is the hidden states, not the vocabulary."""
+    scale = temperature if temperature > 0 else 1.0
+
+    def one(h: Tensor, y: Tensor) -> Tensor:
+        logits = head(h).float() / scale  # [m, V]
+        return logits.gather(1, y.unsqueeze(1)).squeeze(1) - logits.logsumexp(dim=-1)  # [m]
+
+    parts = []
+    for start in range(0, hidden.shape[0], chunk):
+        h, y = hidden[start : start + chunk], targets[start : start + chunk]
+        parts.append(checkpoint(one, h, y, use_reentrant=False) if torch.is_grad_enabled() else one(h, y))
+    return torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
 
 
 def replace_dir(new: Path, target: Path) -> None:

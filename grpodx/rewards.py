@@ -1,6 +1,6 @@
 """Reward parts: small pure functions, weighted and summed.
 
-reward = w_dx * judged + w_format * format_ok - w_turn * questions_asked
+reward = w_dx * judged + w_format * format_ok + w_format_graded * format_graded - w_turn * questions_asked
 
 `judged` is the judge's credit, blended with its optional process score by the judge's own
 `process_weight` (`Verdict.total`); it equals the credit by default.
@@ -20,6 +20,14 @@ class RewardWeights:
     """Weight of strict format compliance over the whole episode (0 or 1)."""
     w_turn: float = 0.02
     """Cost of each question asked, so that asking earns its keep."""
+    w_format_graded: float = 0.0
+    """Weight of graded format credit (0..1, the mean over turns of `dialogue.format_grade`):
+    partial credit for stopping cleanly, closed reasoning and one question or diagnosis per
+    turn, so an untrained model's groups differ before any turn is perfect (the cold start)."""
+
+    def __post_init__(self) -> None:
+        if min(self.w_dx, self.w_format, self.w_turn, self.w_format_graded) < 0:
+            raise ValueError("reward weights (reward.w_dx, w_format, w_turn, w_format_graded) must be >= 0")
 
 
 def diagnosis_credit(credit: float | None) -> float:
@@ -40,6 +48,15 @@ def format_reward(turns_ok: list[bool]) -> float:
     return float(bool(turns_ok) and all(turns_ok))
 
 
+def graded_format_reward(turn_grades: list[float]) -> float:
+    """Mean graded format credit over the doctor's turns (0 with no turn).
+
+    >>> graded_format_reward([1.0, 0.5]), graded_format_reward([])
+    (0.75, 0.0)
+    """
+    return sum(turn_grades) / len(turn_grades) if turn_grades else 0.0
+
+
 def questions_asked(turns: int, diagnosed: bool) -> int:
     """Doctor turns that were not the diagnosis.
 
@@ -55,4 +72,5 @@ def total_reward(parts: dict[str, float], weights: RewardWeights) -> float:
     >>> total_reward({"judged": 1.0, "format": 1.0, "questions": 2}, RewardWeights())
     1.16
     """
-    return round(weights.w_dx * parts["judged"] + weights.w_format * parts["format"] - weights.w_turn * parts["questions"], 10)
+    graded = weights.w_format_graded * parts.get("format_graded", 0.0)
+    return round(weights.w_dx * parts["judged"] + weights.w_format * parts["format"] + graded - weights.w_turn * parts["questions"], 10)

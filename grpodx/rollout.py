@@ -3,10 +3,13 @@
 1. Every episode starts from the system prompt and the patient's opening (one opening per
    group: the G attempts share the case and the patient's seed).
 2. Each turn, every still-active episode generates in one batched call; the sampled ids are
-   appended as they are and marked as doctor tokens.
+   appended as they are and marked as doctor tokens. Each episode keeps its KV cache between
+   turns, so a turn encodes only what the conversation added since the last one.
 3. A visible `DIAGNOSIS:` line ends the episode; otherwise the patient answers (all active
    episodes concurrently) and its reply is appended as the chat template's delta. The last
-   allowed turn carries the note that the doctor must diagnose now.
+   allowed turn carries the note that the doctor must diagnose now; with
+   `force_final_diagnosis` that turn also starts from a prefilled `DIAGNOSIS:`, appended as
+   context (mask 0, no loss: the doctor did not sample it) before the doctor generates.
 4. Diagnosed episodes are judged concurrently. A patient or judge failure makes the episode
    `env_error`; a context that cannot fit another turn makes it `truncated`.
 """
@@ -14,14 +17,26 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
 
 from grpodx.cases.schema import Case
-from grpodx.dialogue import DOCTOR_CHAT_ROLE, ChatMessage, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
+from grpodx.decode import SequenceCache
+from grpodx.dialogue import (
+    DIAGNOSIS_PREFIX,
+    DOCTOR_CHAT_ROLE,
+    ChatMessage,
+    format_grade,
+    opening_message,
+    patient_message,
+    read_doctor_turn,
+    resolve_option,
+    system_prompt,
+)
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.policy import Policy
 from grpodx.template import ChatTokens
@@ -45,14 +60,33 @@ class RolloutConfig:
     top_p: float = 1.0
     eval_temperature: float = 0.0
     """Sampling temperature for validate/test; 0 is greedy."""
+    eval_samples: int = 1
+    """Episodes per case in validate/test; above 1 (with eval_temperature > 0) also gives pass@n."""
     show_options: bool = False
     """Multiple-choice mode: show a case's answer options to the doctor."""
+    force_final_diagnosis: bool = False
+    """Start the last allowed doctor turn from a prefilled `DIAGNOSIS:` (context, not sampled,
+    so it carries no loss): every episode that reaches it is judged, so a model that never
+    writes the protocol by itself still gets graded diagnoses (the cold start)."""
+    eval_repetition_penalty: float = 1.0
+    """Repetition penalty for validate/test only (1 is none). Never used while training: the
+    loss's log-probs assume the plain softmax the tokens were sampled from."""
+    eval_no_repeat_ngram_size: int = 0
+    """Forbid repeating any n-gram of this size in a doctor turn, validate/test only (0: off)."""
 
     def __post_init__(self) -> None:
+        if self.eval_repetition_penalty <= 0 or self.eval_no_repeat_ngram_size < 0:
+            raise ValueError("rollout.eval_repetition_penalty must be > 0 and rollout.eval_no_repeat_ngram_size >= 0")
         if self.group_size < 2:
             raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
         if self.max_turns < 1 or self.max_new_tokens < 1:
             raise ValueError("rollout.max_turns and rollout.max_new_tokens must be >= 1")
+        if self.eval_samples < 1:
+            raise ValueError(f"rollout.eval_samples must be >= 1, got {self.eval_samples}")
+        if self.eval_samples > 1 and self.eval_temperature == 0:
+            raise ValueError(
+                f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"
+            )
 
 
 @dataclass
@@ -69,6 +103,8 @@ class Episode:
     token_ids: list[int] = field(default_factory=list)
     doctor_mask: list[int] = field(default_factory=list)
     turns_ok: list[bool] = field(default_factory=list)
+    turn_grades: list[float] = field(default_factory=list)
+    """Graded format credit of each doctor turn (`dialogue.format_grade`)."""
     diagnosis: str | None = None
     differential: tuple[str, ...] = ()
     status: Status = "active"
@@ -76,6 +112,8 @@ class Episode:
     verdict: Verdict | None = None
     reward: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
+    prefill_tokens: int = 0
+    """Tokens the doctor encoded as prompt over all turns (with its KV cache: only what each turn added)."""
 
     @property
     def turns(self) -> int:
@@ -100,6 +138,14 @@ class Episode:
         return "\n".join(lines)
 
 
+@dataclass
+class RolloutTimes:
+    """Seconds spent since the engine started: sampling on the doctor, awaiting patient and judge."""
+
+    generate_s: float = 0.0
+    env_s: float = 0.0
+
+
 class RolloutEngine:
     """Runs groups of episodes against the patient and judge on its own event loop."""
 
@@ -107,6 +153,7 @@ class RolloutEngine:
         self.policy, self.patient, self.judge, self.config = policy, patient, judge, config
         self.chat = ChatTokens(policy.tokenizer, policy.stop_ids)
         self.loop = asyncio.new_event_loop()
+        self.times = RolloutTimes()
 
     def close(self) -> None:
         """Stop what LiteLLM left running on our loop (its logging worker), then close it."""
@@ -114,23 +161,44 @@ class RolloutEngine:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
-    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
-        """`group_size` episodes of each case, in order; episode.group is the case's index."""
-        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature))
+    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False) -> list[Episode]:
+        """`group_size` episodes of each case, in order; episode.group is the case's index.
+        `evaluation` applies the eval-only repetition settings."""
+        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
 
-    async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
-        episodes = await self._open(cases, seeds, group_size)
+    async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
+        episodes = await self._timed("env_s", self._open(cases, seeds, group_size))
+        caches = {id(e): SequenceCache() for e in episodes}
+        penalties = self._penalties() if evaluation else {}
         for turn in range(1, self.config.max_turns + 1):
-            active = [e for e in episodes if e.status == "active" and self._fits(e)]
+            last = turn == self.config.max_turns
+            prefill = self.chat.encode(DIAGNOSIS_PREFIX) if last and self.config.force_final_diagnosis else []
+            active = [e for e in episodes if e.status == "active" and self._fits(e, len(prefill))]
             if not active:
                 break
-            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p)
-            for episode, ids in zip(active, samples):
-                self._doctor_turn(episode, ids, last=turn == self.config.max_turns)
+            for episode in active:
+                episode.append(prefill, doctor=False)  # context the doctor continues, not a sample
+            started = time.perf_counter()
+            mine = [caches[id(e)] for e in active]
+            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p, caches=mine, **penalties)
+            self.times.generate_s += time.perf_counter() - started
+            for episode, ids, cache in zip(active, samples, mine):
+                episode.prefill_tokens = cache.prefill_tokens
+                self._doctor_turn(episode, ids, last, prefill)
             last_next = turn + 1 == self.config.max_turns
-            await asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active"))
-        await asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed"))
+            await self._timed("env_s", asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active")))
+            for episode in active:
+                if episode.status != "active":
+                    del caches[id(episode)]  # its KV cache is done with: free it now
+        await self._timed("env_s", asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed")))
         return episodes
+
+    async def _timed(self, name: str, work):
+        started = time.perf_counter()
+        try:
+            return await work
+        finally:
+            setattr(self.times, name, getattr(self.times, name) + time.perf_counter() - started)
 
     async def _open(self, cases: list[Case], seeds: list[int], group_size: int) -> list[Episode]:
         openings = await asyncio.gather(*(self.patient.opening(c, s) for c, s in zip(cases, seeds)), return_exceptions=True)
@@ -148,18 +216,25 @@ class RolloutEngine:
                 episodes.append(episode)
         return episodes
 
-    def _fits(self, episode: Episode) -> bool:
-        if len(episode.token_ids) + self.config.max_new_tokens <= self.policy.config.max_seq_len:
+    def _penalties(self) -> dict[str, Any]:
+        """The eval-only repetition settings that differ from plain sampling (none by default)."""
+        c = self.config
+        penalties: dict[str, Any] = {"repetition_penalty": c.eval_repetition_penalty, "no_repeat_ngram_size": c.eval_no_repeat_ngram_size}
+        return {k: v for k, v in penalties.items() if v != {"repetition_penalty": 1.0, "no_repeat_ngram_size": 0}[k]}
+
+    def _fits(self, episode: Episode, extra: int = 0) -> bool:
+        if len(episode.token_ids) + extra + self.config.max_new_tokens <= self.policy.config.max_seq_len:
             return True
         episode.status = "truncated"
         return False
 
-    def _doctor_turn(self, episode: Episode, ids: list[int], last: bool) -> None:
+    def _doctor_turn(self, episode: Episode, ids: list[int], last: bool, prefill: list[int]) -> None:
         episode.append(ids, doctor=True)
         ended = bool(ids) and ids[-1] in self.policy.stop_ids
-        text = str(self.policy.tokenizer.decode(ids[:-1] if ended else ids))
+        text = str(self.policy.tokenizer.decode(prefill + (ids[:-1] if ended else ids)))
         turn = read_doctor_turn(text)
         episode.turns_ok.append(turn.format_ok and ended)
+        episode.turn_grades.append(format_grade(text, ended))
         episode.messages.append({"role": "assistant", "content": text})
         episode.dialogue.append({"role": "doctor", "content": turn.visible})
         if turn.diagnosis is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-"""Public data sets (../shared/data from the repository root); read in place, never copied."""
+DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()), Path("shared/data"))
+"""Public data sets (shared/data beside the repository, or above it for a worktree); read in place, never copied."""
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
@@ -71,3 +72,11 @@ def pneumonia_case(case_id: str, *facts: Any) -> Any:
         chief_complaint="I've had a cough and a fever for three days.",
         facts=tuple(facts),
     )
+
+
+@lru_cache(maxsize=1)
+def judge_index() -> Any:
+    """The built-in bank's diagnosis index over ICD-10-CM, built once per test session (seconds)."""
+    from grpodx.env import DiagnosisIndex
+
+    return DiagnosisIndex.for_cases([])

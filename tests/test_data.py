@@ -81,3 +81,17 @@ def test_every_argument_is_in_lightning_cli_config(bank, capsys, monkeypatch):
     for name in ("sources", "variants_per_disease", "split_by", "val_fraction", "test_fraction", "seed",
                  "batch_size", "eval_batch_size", "skip_invalid", "max_train_cases", "max_eval_cases"):
         assert f"  {name}:" in printed
+
+
+def test_a_diagnosis_subset_keeps_only_those_cases_and_names_unknown_ones():
+    import pytest
+
+    from grpodx.data import CaseDataModule
+
+    data = CaseDataModule(diagnoses=["Gout", "acute asthma"], variants_per_disease=5, val_fraction=0.2, test_fraction=0.2)
+    data.setup()
+    kept = {c.diagnosis for c in data.train_cases + data.val_cases + data.test_cases}
+    assert kept == {"Gout", "Acute asthma"} and len(data.train_cases + data.val_cases + data.test_cases) == 10
+    assert len(data.all_cases()) > 10  # the judge still knows every loaded diagnosis
+    with pytest.raises(ValueError, match=r"data.diagnoses: \['goutt'\]"):
+        CaseDataModule(diagnoses=["Goutt"]).setup()

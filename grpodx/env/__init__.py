@@ -1,25 +1,24 @@
 """Patient and judge: LiteLLM model strings, from the embedded offline backends to any API.
 
     patient = build_patient(PatientConfig())                       # grpodx/scripted-patient
-    judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), known_cases=train_cases)
+    judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), DiagnosisIndex.for_cases(data.judge_cases()))
     text = await patient.opening(case, seed)
     verdict = await judge.score(case, "pneumonia", ["pulmonary embolism"])
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from grpodx.cases.schema import Case
 from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
 from grpodx.env.judge import LiteLLMJudge
 from grpodx.env.patient import LiteLLMPatient
-from grpodx.env.providers import known_diagnoses, register
+from grpodx.env.providers import register
+from grpodx.env.rubric import DiagnosisIndex
 
 __all__ = [
     "RUBRIC_JUDGE",
     "SCRIPTED_PATIENT",
+    "DiagnosisIndex",
     "EnvError",
     "EnvStats",
     "Judge",
@@ -39,8 +38,10 @@ def build_patient(config: PatientConfig) -> Patient:
     return LiteLLMPatient(config)
 
 
-def build_judge(config: JudgeConfig, known_cases: Iterable[Case] = ()) -> Judge:
-    """The judge for `config.model`. `known_cases` extend the index of diagnosis names the rubric
-    uses for partial credit (and fallback) beyond the built-in bank."""
-    register(known_cases)
-    return LiteLLMJudge(config, known_diagnoses())
+def build_judge(config: JudgeConfig, index: DiagnosisIndex) -> Judge:
+    """The judge for `config.model`, coding answers with `index` (the bank's and the loaded
+    cases' names over ICD-10-CM: `DiagnosisIndex.for_cases(cases)`)."""
+    if not isinstance(index, DiagnosisIndex):
+        raise TypeError(f"build_judge: index must be a DiagnosisIndex (DiagnosisIndex.for_cases(cases)), got {type(index).__name__}")
+    register()
+    return LiteLLMJudge(config, index)

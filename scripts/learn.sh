@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Does it learn? The whole experiment of the README's "Does it learn?" section, in one command:
+#
+#   scripts/learn.sh [RUN_DIR] [extra options for every stage ...]
+#
+# 1. test   the untrained SmolLM2-135M-Instruct on the held-out test cases     -> RUN/base
+# 2. fit    supervised warm-up on training-split conversations, then GRPO        -> RUN/fit
+# 3. test   the warmed-up adapter (GRPO's gain is then its own line)            -> RUN/warm
+# 4. test   the GRPO-trained adapter                                             -> RUN/trained
+# 5. test   base and trained on cases of 12 diagnoses never trained on           -> RUN/unseen_*
+# 6. report before vs after (if this checkout has `python -m grpodx report`)
+#
+# Extra options go to every stage, e.g. a pilot: scripts/learn.sh runs/pilot --trainer.max_steps 10
+# or a local model folder: --model.policy.model /path/to/SmolLM2-135M-Instruct
+# Sized for 60 minutes on 2 idle CPU cores (configs/smollm2-learn.yaml says how).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${1:-runs/learn}
+shift || true
+if [ -e "$RUN" ]; then
+  echo "learn.sh: $RUN exists; give another RUN_DIR or remove it" >&2
+  exit 2
+fi
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} TOKENIZERS_PARALLELISM=false
+PY=${PYTHON:-python}
+CONFIG=(--config configs/smollm2-learn.yaml)
+UNSEEN=(--config configs/smollm2-unseen-diagnoses.yaml)
+QUIET=(--trainer.enable_progress_bar=false)
+start=$(date +%s)
+stage() { echo "== $1 ($(( $(date +%s) - start )) s)"; }
+
+stage "1/5 base on held-out cases"
+$PY -m grpodx test "${CONFIG[@]}" --trainer.default_root_dir "$RUN/base" "$@"
+stage "2/5 warm-up + GRPO"
+$PY -m grpodx fit "${CONFIG[@]}" --trainer.default_root_dir "$RUN/fit" "$@"
+ADAPTERS="$RUN/fit/lightning_logs/version_0/adapters"
+stage "3/5 after warm-up"
+$PY -m grpodx test "${CONFIG[@]}" --model.policy.adapter_path "$ADAPTERS/warmup" --trainer.default_root_dir "$RUN/warm" "$@"
+stage "4/5 after GRPO"
+$PY -m grpodx test "${CONFIG[@]}" --model.policy.adapter_path "$ADAPTERS/final" --trainer.default_root_dir "$RUN/trained" "$@"
+stage "5/5 held-out diagnoses: base and trained"
+$PY -m grpodx test "${CONFIG[@]}" "${UNSEEN[@]}" --trainer.default_root_dir "$RUN/unseen_base" "$@"
+$PY -m grpodx test "${CONFIG[@]}" "${UNSEEN[@]}" --model.policy.adapter_path "$ADAPTERS/final" --trainer.default_root_dir "$RUN/unseen_trained" "$@"
+stage "done"
+if $PY -m grpodx report --help >/dev/null 2>&1; then
+  $PY -m grpodx report "$RUN/trained/lightning_logs/version_0" --compare "$RUN/base/lightning_logs/version_0" || true
+fi
