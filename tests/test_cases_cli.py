@@ -3,9 +3,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
-from tests.case_helpers import DATA, FIXTURES, case_record, write_templates
+from tests.case_helpers import FIXTURES, case_record, write_templates
 from tests.openai_server import FakeOpenAIServer
 
 
@@ -92,7 +94,15 @@ def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
 
 
 def test_module_entry_point_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{DATA / 'mediq' / 'all_craft_md.jsonl'}"],
+    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{FIXTURES / 'mediq_craft_md.jsonl'}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "read 4, accepted 4, rejected 0, cases 4" in result.stdout and "with answer options: 4" in result.stdout
+
+
+@pytest.mark.shared_data
+def test_stats_reads_the_real_mediq_file(shared_data):
+    result = subprocess.run([sys.executable, "-m", "grpodx", "cases", "stats", f"mediq:{shared_data / 'mediq' / 'all_craft_md.jsonl'}"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "read 140, accepted 140, rejected 0, cases 140" in result.stdout and "with answer options: 140" in result.stdout
