@@ -25,8 +25,12 @@ class AdapterExport(L.Callback):
     """
 
     def __init__(self, save_steps: int = 100) -> None:
+        """
+        Args:
+            save_steps: export every this many optimizer steps (the seed's --save-steps).
+        """
         if save_steps < 1:
-            raise ValueError(f"save_steps must be >= 1, got {save_steps}")
+            raise ValueError(f"adapter_export.save_steps must be >= 1, got {save_steps}")
         self.save_steps = save_steps
         self._last = -1
 
@@ -49,6 +53,13 @@ class TranscriptLogger(L.Callback):
     """Write a few whole conversations, reasoning included, as TensorBoard text."""
 
     def __init__(self, every_n_steps: int = 10, num_transcripts: int = 2) -> None:
+        """
+        Args:
+            every_n_steps: write transcripts every this many optimizer steps (0: never in training).
+            num_transcripts: conversations written each time.
+        """
+        if every_n_steps < 0 or num_transcripts < 0:
+            raise ValueError(f"transcripts.every_n_steps and transcripts.num_transcripts must be >= 0, got {every_n_steps}, {num_transcripts}")
         self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from grpodx.cases.schema import Case
 from grpodx.cases.sources import load_sources
 from grpodx.cases.splits import SplitBy, split_cases, subsample
+from grpodx.knobs import require
 
 
 def collate_cases(cases: list[Case]) -> list[Case]:
@@ -22,6 +23,8 @@ def collate_cases(cases: list[Case]) -> list[Case]:
 
 
 class CaseDataModule(LightningDataModule):
+    """Cases: their sources, the train/val/test split and the batch sizes."""
+
     def __init__(
         self,
         sources: list[str] = ["builtin"],  # noqa: B006 (copied below; LightningCLI shows the default)
@@ -51,11 +54,18 @@ class CaseDataModule(LightningDataModule):
             max_train_cases: keep a seeded random subset of this many training cases.
             max_eval_cases: keep a seeded random subset of this many val and test cases each.
         """
+        require("data", {
+            "sources": (bool(sources), "at least one case source"),
+            "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
+            "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
+            "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
+            "batch_size": (batch_size >= 1, ">= 1"),
+            "eval_batch_size": (eval_batch_size >= 1, ">= 1"),
+            "max_train_cases": (max_train_cases is None or max_train_cases >= 1, "empty or >= 1"),
+            "max_eval_cases": (max_eval_cases is None or max_eval_cases >= 1, "empty or >= 1"),
+        }, dict(sources=sources, variants_per_disease=variants_per_disease, val_fraction=val_fraction, test_fraction=test_fraction,
+                batch_size=batch_size, eval_batch_size=eval_batch_size, max_train_cases=max_train_cases, max_eval_cases=max_eval_cases))
         super().__init__()
-        if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(f"batch_size ({batch_size}) and eval_batch_size ({eval_batch_size}) must be at least 1")
-        if not sources:
-            raise ValueError("sources must name at least one case source")
         self.save_hyperparameters()
         self.sources = list(sources)
         self.variants_per_disease = variants_per_disease

@@ -19,6 +19,7 @@ import torch
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.secrets import redact
+from grpodx.knobs import require
 from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.policy import Policy, PolicyConfig
@@ -28,13 +29,19 @@ from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, Rollou
 
 @dataclass
 class GRPOConfig:
+    """The GRPO update: clipping, KL to the base model, reward scaling and loss aggregation."""
+
     epsilon_low: float = 0.2
+    """Lower clip of the probability ratio (PPO's epsilon): 1 - epsilon_low."""
     epsilon_high: float = 0.28
     """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
     beta: float = 0.04
     """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
     scale_rewards: Scale = "group"
+    """Divide advantages by the group's reward std ('group'), the batch's ('batch'), or not ('none')."""
     aggregation: Aggregation = "token"
+    """Loss average: over all doctor tokens ('token'), per episode then over episodes ('sequence'),
+    or over a constant token budget ('dr_grpo')."""
     mu: int = 1
     """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
     micro_batch_size: int = 4
@@ -43,21 +50,41 @@ class GRPOConfig:
     """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
 
     def __post_init__(self) -> None:
-        if self.mu < 1 or self.micro_batch_size < 1:
-            raise ValueError("grpo.mu and grpo.micro_batch_size must be >= 1")
-        if not (0 <= self.epsilon_low < 1 and self.epsilon_high >= 0):
-            raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
+        require("model.grpo", {
+            "epsilon_low": (0 <= self.epsilon_low < 1, "in [0, 1)"),
+            "epsilon_high": (self.epsilon_high >= 0, ">= 0"),
+            "beta": (self.beta >= 0, ">= 0"),
+            "mu": (self.mu >= 1, ">= 1"),
+            "micro_batch_size": (self.micro_batch_size >= 1, ">= 1"),
+            "token_budget": (self.token_budget is None or self.token_budget >= 1, "empty or >= 1"),
+        }, self)
 
 
 @dataclass
 class OptimConfig:
+    """AdamW over the LoRA weights, with a warm-up and an optional decay."""
+
     lr: float = 2e-5
+    """Peak learning rate."""
     weight_decay: float = 0.0
+    """AdamW's decoupled weight decay."""
     betas: tuple[float, float] = (0.9, 0.99)
+    """AdamW's moment decay rates."""
     warmup_steps: int = 0
+    """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
     schedule: Literal["constant", "linear", "cosine"] = "constant"
     """After warm-up: keep the rate, or decay it to 0 by the last step."""
     max_grad_norm: float = 1.0
+    """Gradients are clipped to this global norm before each optimizer step."""
+
+    def __post_init__(self) -> None:
+        require("model.optim", {
+            "lr": (self.lr > 0, "> 0"),
+            "weight_decay": (self.weight_decay >= 0, ">= 0"),
+            "betas": (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
+            "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
+            "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
+        }, self)
 
 
 def stable_seed(*parts: object) -> int:
@@ -66,6 +93,8 @@ def stable_seed(*parts: object) -> int:
 
 
 class DoctorGRPO(L.LightningModule):
+    """The doctor trained by GRPO: its policy, patient, judge, rollout, update and reward settings."""
+
     def __init__(
         self,
         policy: PolicyConfig = PolicyConfig(),
@@ -78,8 +107,21 @@ class DoctorGRPO(L.LightningModule):
         max_env_error_fraction: float = 0.5,
         seed: int = 0,
     ) -> None:
-        """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
-        failed in the patient or judge (an outage, not bad luck)."""
+        """
+        Args:
+            policy: the doctor model and its LoRA adapter.
+            patient: the patient simulator (a LiteLLM model string and how to call it).
+            judge: the diagnosis judge (a LiteLLM model string and how to call it).
+            rollout: group size, turns and sampling of the conversations.
+            grpo: the GRPO loss and update.
+            reward: weights of the reward parts.
+            optim: the optimizer and learning-rate schedule.
+            max_env_error_fraction: stop the run when more than this share of a step's episodes
+                failed in the patient or judge (an outage, not bad luck).
+            seed: seeds sampling: each training step, and each evaluation case, draws from its own
+                seed, so a resumed run repeats an uninterrupted one.
+        """
+        require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
         super().__init__()
         groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}

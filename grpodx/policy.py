@@ -18,14 +18,18 @@ from typing import Iterator, Literal
 import torch
 from torch import Tensor, nn
 
+from grpodx.knobs import require
 from grpodx.tiny import resolve_model_path
 
 
 @dataclass
 class LoraConfig:
+    """The LoRA adapter: the only weights GRPO trains."""
+
     r: int = 16
     """LoRA rank (the seed's --lora-rank)."""
     alpha: int = 32
+    """LoRA scaling numerator: the update is scaled by alpha / r."""
     dropout: float = 0.0
     """0 keeps the sampling policy and the trained policy the same function."""
     target_modules: list[str] | str = "all-linear"
@@ -33,27 +37,41 @@ class LoraConfig:
     gate_up_proj, down_proj; Llama/Qwen q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj."""
 
     def __post_init__(self) -> None:
-        if self.r < 1 or self.alpha < 1:
-            raise ValueError(f"lora.r and lora.alpha must be >= 1, got r={self.r}, alpha={self.alpha}")
+        require("model.policy.lora", {
+            "r": (self.r >= 1, ">= 1"),
+            "alpha": (self.alpha >= 1, ">= 1"),
+            "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
+            "target_modules": (bool(self.target_modules), "'all-linear' or a non-empty list of module names"),
+        }, self)
 
 
 @dataclass
 class PolicyConfig:
+    """The doctor: which model, through which backend, with which adapter."""
+
     model: str = "grpodx/tiny-phi3"
     """A Hugging Face id or local folder; 'grpodx/tiny-phi3' builds a tiny random model offline."""
     backend: Literal["hf", "unsloth"] = "hf"
     """'unsloth' needs a GPU and `pip install grpodx[gpu]`."""
     lora: LoraConfig = field(default_factory=LoraConfig)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    """Weights' dtype; bfloat16 on a GPU that has it."""
     load_in_4bit: bool = False
     """QLoRA through Unsloth or bitsandbytes."""
     gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, more time."""
     max_seq_len: int = 4096
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
     """Start from a saved PEFT adapter folder instead of a fresh one (the seed's --load-checkpoint)."""
     cache_dir: str = "~/.cache/grpodx"
     """Where the tiny model is built."""
+
+    def __post_init__(self) -> None:
+        require("model.policy", {
+            "model": (bool(self.model.strip()), "a Hugging Face id or a local folder"),
+            "max_seq_len": (self.max_seq_len >= 16, ">= 16"),
+        }, self)
 
 
 def _resolve_targets(model: nn.Module, targets: list[str] | str) -> list[str] | str:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grpodx.knobs import require
+
 
 @dataclass
 class RewardWeights:
+    """Weights of the reward parts: reward = w_dx * judged + w_format * format_ok - w_turn * questions."""
+
     w_dx: float = 1.0
     """Weight of the judge's score (0..1): diagnostic credit, blended with the process score
     when `judge.process_weight` > 0."""
@@ -20,6 +24,9 @@ class RewardWeights:
     """Weight of strict format compliance over the whole episode (0 or 1)."""
     w_turn: float = 0.02
     """Cost of each question asked, so that asking earns its keep."""
+
+    def __post_init__(self) -> None:
+        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn")}, self)
 
 
 def diagnosis_credit(credit: float | None) -> float:

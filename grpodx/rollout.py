@@ -22,6 +22,7 @@ from torch import Tensor
 from grpodx.cases.schema import Case
 from grpodx.dialogue import ChatTokens, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
+from grpodx.knobs import require
 from grpodx.policy import Policy
 
 STATUSES = ("diagnosed", "out_of_turns", "truncated", "env_error")
@@ -29,6 +30,8 @@ STATUSES = ("diagnosed", "out_of_turns", "truncated", "env_error")
 
 @dataclass
 class RolloutConfig:
+    """The conversations: how many attempts per case, how long, and how they are sampled."""
+
     group_size: int = 8
     """Attempts per case; advantages compare them."""
     max_turns: int = 5
@@ -36,17 +39,23 @@ class RolloutConfig:
     max_new_tokens: int = 256
     """Token budget of one doctor turn."""
     temperature: float = 1.0
+    """Sampling temperature of the doctor in training (log-probs are taken at the same temperature)."""
     top_p: float = 1.0
+    """Nucleus sampling in training: sample from the smallest token set with this much probability."""
     eval_temperature: float = 0.0
     """Sampling temperature for validate/test; 0 is greedy."""
     show_options: bool = False
     """Multiple-choice mode: show a case's answer options to the doctor."""
 
     def __post_init__(self) -> None:
-        if self.group_size < 2:
-            raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
-        if self.max_turns < 1 or self.max_new_tokens < 1:
-            raise ValueError("rollout.max_turns and rollout.max_new_tokens must be >= 1")
+        require("model.rollout", {
+            "group_size": (self.group_size >= 2, ">= 2 (advantages compare the attempts of a group)"),
+            "max_turns": (self.max_turns >= 1, ">= 1"),
+            "max_new_tokens": (self.max_new_tokens >= 1, ">= 1"),
+            "temperature": (self.temperature >= 0, ">= 0"),
+            "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
+            "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
+        }, self)
 
 
 @dataclass

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 
+from jsonargparse import set_parsing_settings
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from grpodx.callbacks import AdapterExport, TranscriptLogger
 from grpodx.data import CaseDataModule
 from grpodx.env.secrets import RedactingSaveConfigCallback
+from grpodx.knobs import ConfigError
 from grpodx.module import DoctorGRPO
 
 
@@ -28,15 +31,39 @@ class GrpodxCLI(LightningCLI):
 _QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf$")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """`--model.optim.lr -1e-3` -> `--model.optim.lr=-1e-3`: argparse reads `-1e-3` as an option
+    (it only knows `-1` and `-1.5` as numbers), so a negative value would be 'missing'.
+
+    >>> join_negative_values(["fit", "--model.optim.lr", "-1e-3", "--trainer.max_steps", "-1"])
+    ['fit', '--model.optim.lr=-1e-3', '--trainer.max_steps=-1']
+    """
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE_NUMBER.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def run_trainer(argv: list[str]) -> None:
     """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
     for pattern in _QUIET:
         warnings.filterwarnings("ignore", message=pattern)
+    # `--help` shows each config field's docstring (read by docstring-parser), not just its type.
+    set_parsing_settings(docstring_parse_attribute_docstrings=True)
     # LightningCLI warns when it is given `args` while sys.argv also holds arguments; ours are
     # the same ones, already split off by the dispatcher.
     program, sys.argv[1:] = sys.argv[1:], []
     try:
-        _cli(argv)
+        _cli(join_negative_values(argv))
+    except ConfigError as error:  # a value out of range: the key and the rule say it all
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     finally:
         sys.argv[1:] = program
 

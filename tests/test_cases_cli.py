@@ -80,7 +80,27 @@ def test_generate_reports_cards_that_stay_invalid(tmp_path, capsys):
     assert code == 1 and len(server.requests) == 2
     captured = capsys.readouterr()
     assert "wrote 0 of 1 cards" in captured.out and "failed card 1: no JSON object in the reply" in captured.err
-    assert out.read_text() == ""
+    assert not out.exists()  # no empty file that would pass for a finished run
+
+
+def test_generate_without_a_key_makes_no_request(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out = tmp_path / "cases.jsonl"
+    with FakeOpenAIServer(lambda request: json.dumps(card("Pericarditis"))) as server:
+        code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url])
+    assert code == 1 and not server.requests and not out.exists()
+    err = capsys.readouterr().err
+    assert err.strip() == "error: openai/fake needs OPENAI_API_KEY in the environment (or --api-key)"
+
+
+def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tmp_path, capsys):
+    out = tmp_path / "cases.jsonl"
+    for status, said in ((401, "error: authentication failed for openai/fake"), (404, "error: the first request to openai/fake failed: NotFoundError")):
+        with FakeOpenAIServer(lambda request: status) as server:
+            code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url, "--api-key", "sk-bad"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(server.requests) == 1 and not out.exists(), status
+        assert len(err) == 1 and err[0].startswith(said), err
 
 
 def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):

@@ -9,13 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from grpodx.cases.schema import Case
 from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
-from grpodx.env.judge import LiteLLMJudge
-from grpodx.env.patient import LiteLLMPatient
-from grpodx.env.providers import known_diagnoses, register
+
+if TYPE_CHECKING:
+    from grpodx.cases.schema import Case
+
+# LiteLLM (seconds to import) is loaded only when a patient or judge is built, so that reading
+# the configs (`fit --help`, `--print_config`) does not pay for it.
 
 __all__ = [
     "RUBRIC_JUDGE",
@@ -35,12 +38,18 @@ __all__ = [
 
 def build_patient(config: PatientConfig) -> Patient:
     """The patient for `config.model`; `grpodx/...` models are registered with LiteLLM first."""
+    from grpodx.env.patient import LiteLLMPatient
+    from grpodx.env.providers import register
+
     register()
     return LiteLLMPatient(config)
 
 
-def build_judge(config: JudgeConfig, known_cases: Iterable[Case] = ()) -> Judge:
+def build_judge(config: JudgeConfig, known_cases: Iterable["Case"] = ()) -> Judge:
     """The judge for `config.model`. `known_cases` extend the index of diagnosis names the rubric
     uses for partial credit (and fallback) beyond the built-in bank."""
+    from grpodx.env.judge import LiteLLMJudge
+    from grpodx.env.providers import known_diagnoses, register
+
     register(known_cases)
     return LiteLLMJudge(config, known_diagnoses())
