@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -45,8 +48,43 @@ class AdapterExport(L.Callback):
 
     @staticmethod
     def _export(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
+        export_adapter(trainer, pl_module, name)
+
+
+def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> Path:
+    """<run>/adapters/<name>/: the PEFT adapter and a model card with the run's data, steps and metrics."""
+    from grpodx.model_card import AdapterCard
+
+    folder = run_dir(trainer) / "adapters" / name
+    if trainer.is_global_zero:
+        headline = ("train/reward", "train/accuracy", "train/credit")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
+        card = AdapterCard(base_model=pl_module.policy.config.model, steps=trainer.global_step,
+                           data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics)
+        pl_module.policy.save_adapter(folder, card)
+    return folder
+
+
+class PredictionWriter(BasePredictionWriter):
+    """`predict` writes one JSON line per case to <run>/predictions.jsonl: diagnosis, truth, credit, transcript."""
+
+    def __init__(self) -> None:
+        super().__init__(write_interval="batch")
+        self.path: Path | None = None
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.path = run_dir(trainer) / "predictions.jsonl"
         if trainer.is_global_zero:
-            pl_module.policy.save_adapter(run_dir(trainer) / "adapters" / name)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("", encoding="utf-8")
+
+    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, *args: Any) -> None:
+        assert self.path is not None
+        with self.path.open("a", encoding="utf-8") as file:
+            file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in prediction)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        rank_zero_info(f"predictions: {self.path}")
 
 
 class TranscriptLogger(L.Callback):

@@ -11,6 +11,7 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
+from grpodx.batches import ResumableBatches
 from grpodx.cases.schema import Case
 from grpodx.cases.sources import load_sources
 from grpodx.cases.splits import SplitBy, split_cases, subsample
@@ -111,9 +112,10 @@ class CaseDataModule(LightningDataModule):
     def transfer_batch_to_device(self, batch: list[Case], device: torch.device, dataloader_idx: int) -> list[Case]:
         return batch  # a batch is a list of Case records; tensors are built after the rollout
 
-    def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train_cases, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=collate_cases)
+    def train_dataloader(self) -> ResumableBatches:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return ResumableBatches(self.train_cases, self.batch_size, self.seed, rank, world)
 
     def _eval_loader(self, cases: list[Case]) -> DataLoader:
         return DataLoader(cases, batch_size=self.eval_batch_size, shuffle=False, collate_fn=collate_cases)

@@ -7,6 +7,7 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import zlib
@@ -125,7 +126,9 @@ class DoctorGRPO(L.LightningModule):
         super().__init__()
         groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed}))
+        # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
+        plain = json.loads(json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed})))
+        self.save_hyperparameters(plain)
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
@@ -178,6 +181,9 @@ class DoctorGRPO(L.LightningModule):
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
+        # Each step draws from its own seed, so a run resumed from a checkpoint samples what an
+        # uninterrupted run would have (torch's generator state is not in the checkpoint).
+        torch.manual_seed(stable_seed(self.seed, "train", self.global_step))
         started = time.perf_counter()
         episodes = self.roll_out(batch, self.rollout_config.group_size, self.rollout_config.temperature)
         rolled = time.perf_counter()
@@ -320,6 +326,7 @@ class DoctorGRPO(L.LightningModule):
     def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
         """One scored episode per case, at the evaluation temperature, seeded by the case."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
+        torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
         episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
         self.score(episodes)
         return episodes

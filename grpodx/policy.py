@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from grpodx.knobs import require
+from grpodx.model_card import AdapterCard, write_card
 from grpodx.tiny import resolve_model_path
 
 
@@ -220,13 +221,15 @@ class Policy(nn.Module):
         with torch.no_grad(), adapter_off:
             return self.log_probs(input_ids, attention_mask, temperature)
 
-    def save_adapter(self, folder: str | Path) -> Path:
-        """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) atomically."""
+    def save_adapter(self, folder: str | Path, card: AdapterCard | None = None) -> Path:
+        """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors, README.md
+        model card) atomically; the config and card name `config.model`, the id the user gave."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
         self.model.save_pretrained(staging)
         self.tokenizer.save_pretrained(staging)
+        write_card(staging, card or AdapterCard(base_model=self.config.model))
         replace_dir(staging, folder)
         return folder
 

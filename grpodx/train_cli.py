@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from typing import Any
 
 from jsonargparse import set_parsing_settings
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from grpodx.callbacks import AdapterExport, TranscriptLogger
+from grpodx.callbacks import AdapterExport, PredictionWriter, TranscriptLogger
 from grpodx.data import CaseDataModule
 from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.knobs import ConfigError
 from grpodx.module import DoctorGRPO
+from grpodx.run_control import RunControl, StepProgressBar
 
 
 class GrpodxCLI(LightningCLI):
@@ -23,6 +26,14 @@ class GrpodxCLI(LightningCLI):
         parser.add_lightning_class_args(TranscriptLogger, "transcripts")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        # Always on: Ctrl-C handling and stub-run removal, predictions.jsonl; the step bar unless
+        # the progress bar is turned off (Lightning refuses a bar callback then).
+        extra: list[Callback] = [RunControl(), PredictionWriter()]
+        if config.get("enable_progress_bar", True) is not False:
+            extra.append(StepProgressBar())
+        return super()._instantiate_trainer(config, [*callbacks, *extra])
 
 
 # Known, harmless library warnings that would bury our own output on every run:
