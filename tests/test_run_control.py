@@ -51,7 +51,8 @@ def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model
 
 
 def test_ctrl_c_saves_and_a_resumed_run_matches_an_uninterrupted_one(tmp_path, model_cache, capsys):
-    (whole,) = fit(tmp_path / "whole", model_cache)
+    (whole,) = fit(tmp_path / "whole", model_cache, "--trainer.enable_progress_bar=false")
+    capsys.readouterr()
     interrupt = tmp_path / "ctrl_c.yaml"
     interrupt.write_text(yaml.safe_dump({"trainer": {"callbacks": [{"class_path": "tests.run_helpers.CtrlCAt", "init_args": {"step": 1}}]}}))
     (stopped,) = fit(tmp_path / "parts", model_cache, "--config", str(interrupt), "--trainer.enable_progress_bar=true")
