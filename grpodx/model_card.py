@@ -40,8 +40,16 @@ class AdapterCard:
         ]
         table = [f"| {name} | {value:.4g} |" for name, value in sorted(self.metrics.items())]
         lines += ["| metric | value |", "|---|---|", *table] if table else ["none logged yet"]
-        lines += ["", "## Use", "", "```python", "from peft import PeftModel",
-                  "model = PeftModel.from_pretrained(base, 'path/to/this/folder')  # base: the model above", "```", ""]
+        lines += [
+            "",
+            "## Use",
+            "",
+            "```python",
+            "from peft import PeftModel",
+            "model = PeftModel.from_pretrained(base, 'path/to/this/folder')  # base: the model above",
+            "```",
+            "",
+        ]
         return "\n".join(lines)
 
 

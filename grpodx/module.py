@@ -8,84 +8,27 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 from __future__ import annotations
 
 import json
-import math
 import time
 import zlib
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict
+from typing import Any, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
+from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
-from grpodx.env.secrets import redact
+from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.knobs import require
-from grpodx.grpo import Aggregation, LossStats, Scale, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.metrics import DiagnosticMetrics
+from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
 from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, questions_asked, total_reward
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
-
-
-@dataclass
-class GRPOConfig:
-    """The GRPO update: clipping, KL to the base model, reward scaling and loss aggregation."""
-
-    epsilon_low: float = 0.2
-    """Lower clip of the probability ratio (PPO's epsilon): 1 - epsilon_low."""
-    epsilon_high: float = 0.28
-    """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
-    beta: float = 0.04
-    """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
-    scale_rewards: Scale = "group"
-    """Divide advantages by the group's reward std ('group'), the batch's ('batch'), or not ('none')."""
-    aggregation: Aggregation = "token"
-    """Loss average: over all doctor tokens ('token'), per episode then over episodes ('sequence'),
-    or over a constant token budget ('dr_grpo')."""
-    mu: int = 1
-    """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
-    micro_batch_size: int = 4
-    """Episodes per forward/backward pass."""
-    token_budget: int | None = None
-    """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
-
-    def __post_init__(self) -> None:
-        require("model.grpo", {
-            "epsilon_low": (0 <= self.epsilon_low < 1, "in [0, 1)"),
-            "epsilon_high": (self.epsilon_high >= 0, ">= 0"),
-            "beta": (self.beta >= 0, ">= 0"),
-            "mu": (self.mu >= 1, ">= 1"),
-            "micro_batch_size": (self.micro_batch_size >= 1, ">= 1"),
-            "token_budget": (self.token_budget is None or self.token_budget >= 1, "empty or >= 1"),
-        }, self)
-
-
-@dataclass
-class OptimConfig:
-    """AdamW over the LoRA weights, with a warm-up and an optional decay."""
-
-    lr: float = 2e-5
-    """Peak learning rate."""
-    weight_decay: float = 0.0
-    """AdamW's decoupled weight decay."""
-    betas: tuple[float, float] = (0.9, 0.99)
-    """AdamW's moment decay rates."""
-    warmup_steps: int = 0
-    """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
-    schedule: Literal["constant", "linear", "cosine"] = "constant"
-    """After warm-up: keep the rate, or decay it to 0 by the last step."""
-    max_grad_norm: float = 1.0
-    """Gradients are clipped to this global norm before each optimizer step."""
-
-    def __post_init__(self) -> None:
-        require("model.optim", {
-            "lr": (self.lr > 0, "> 0"),
-            "weight_decay": (self.weight_decay >= 0, ">= 0"),
-            "betas": (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
-            "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
-            "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
-        }, self)
+from grpodx.secrets import redact
 
 
 def stable_seed(*parts: object) -> int:
@@ -124,7 +67,7 @@ class DoctorGRPO(L.LightningModule):
         """
         require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
         super().__init__()
-        groups = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
+        groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
         # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
         plain = json.loads(json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed})))
@@ -143,21 +86,28 @@ class DoctorGRPO(L.LightningModule):
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
-            datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+            datamodule: Any = getattr(self.trainer, "datamodule", None) if self._trainer else None
             known = datamodule.all_cases() if hasattr(datamodule, "all_cases") else ()
             patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, known_cases=known)
             self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+
+    @property
+    def rollouts(self) -> RolloutEngine:
+        if self.engine is None:
+            raise RuntimeError("DoctorGRPO has no rollout engine before setup(): run it through a Trainer (fit/validate/test/predict)")
+        return self.engine
+
+    def stage_metrics(self, stage: str) -> DiagnosticMetrics:
+        return cast(DiagnosticMetrics, self.metrics[f"{stage}_"])
 
     def teardown(self, stage: str) -> None:
         if self.engine is not None:
             self.engine.close()
             self.engine = None
 
-    def configure_optimizers(self) -> dict[str, Any]:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=self.optim.lr, weight_decay=self.optim.weight_decay, betas=self.optim.betas)
-        total = self._total_optimizer_steps()
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self._lr_factor(step, total))
+        optimizer, scheduler = build_optimizer(params, self.optim, self._total_optimizer_steps())
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def _total_optimizer_steps(self) -> int:
@@ -167,17 +117,6 @@ class DoctorGRPO(L.LightningModule):
         if self.trainer.max_steps > 0:
             return self.trainer.max_steps
         return max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1)
-
-    def _lr_factor(self, step: int, total: int) -> float:
-        warmup = self.optim.warmup_steps
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-        if self.optim.schedule == "linear":
-            return 1.0 - progress
-        if self.optim.schedule == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * progress))
-        return 1.0
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
@@ -197,7 +136,7 @@ class DoctorGRPO(L.LightningModule):
 
     def roll_out(self, cases: list[Case], group_size: int, temperature: float) -> list[Episode]:
         seeds = [stable_seed(self.seed, self.global_step, case.id) for case in cases]
-        return self.engine.run(cases, seeds, group_size, temperature)
+        return self.rollouts.run(cases, seeds, group_size, temperature)
 
     def score(self, episodes: list[Episode]) -> None:
         for e in episodes:
@@ -241,7 +180,8 @@ class DoctorGRPO(L.LightningModule):
         rows = [i for i, a in enumerate(batch.advantages.tolist()) if a != 0 or self.grpo.beta > 0]
         micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
         fixed = [self._fixed_log_probs(batch, idx) for idx in micro]
-        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        optimizer = cast(LightningOptimizer, self.optimizers())
+        scheduler = cast(LRScheduler, self.lr_schedulers())
         stats, total = LossStats(), 0.0
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
@@ -251,7 +191,7 @@ class DoctorGRPO(L.LightningModule):
                 stats.add(s)
                 total += float(loss.detach())
             if micro:
-                self.clip_gradients(optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
+                self.clip_gradients(optimizer.optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
         return stats, total / self.grpo.mu, int(batch.loss_mask.sum())
@@ -298,7 +238,7 @@ class DoctorGRPO(L.LightningModule):
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()
-        metrics = self.metrics["train_"]
+        metrics = self.stage_metrics("train")
         metrics.reset()
         metrics.update_from(episodes, self.rollout_config.show_options)
         values |= metrics.results("train/")
@@ -308,10 +248,10 @@ class DoctorGRPO(L.LightningModule):
     def env_counters(self) -> dict[str, float]:
         """Patient and judge usage and failures: this step's (env/*) and the run's (env_total/*)."""
         totals: dict[str, float] = {}
-        for name, part in (("patient", self.engine.patient), ("judge", self.engine.judge)):
+        for name, part in (("patient", self.rollouts.patient), ("judge", self.rollouts.judge)):
             counters = {k: v for k, v in asdict(part.stats).items() if k != "extra"} | part.stats.extra
             totals |= {f"{name}_{k}": float(v) for k, v in counters.items()}
-        totals["leaks"] = totals["patient_leaks"] + totals["judge_leaks"]  # the issue's env/leaks
+        totals["leaks"] = totals["patient_leaks"] + totals["judge_leaks"]  # one env/leaks for both components
         step = {f"env/{k}": v - self._env_seen.get(k, 0.0) for k, v in totals.items()}
         self._env_seen = totals
         return step | {f"env_total/{k}": v for k, v in totals.items()}
@@ -327,13 +267,13 @@ class DoctorGRPO(L.LightningModule):
         """One scored episode per case, at the evaluation temperature, seeded by the case."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
         torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
-        episodes = self.engine.run(batch, seeds, 1, self.rollout_config.eval_temperature)
+        episodes = self.rollouts.run(batch, seeds, 1, self.rollout_config.eval_temperature)
         self.score(episodes)
         return episodes
 
     def _evaluate(self, batch: list[Case], stage: str) -> None:
         episodes = self._eval_episodes(batch)
-        self.metrics[f"{stage}_"].update_from(episodes, self.rollout_config.show_options)
+        self.stage_metrics(stage).update_from(episodes, self.rollout_config.show_options)
         self.last_episodes = episodes
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
@@ -351,8 +291,8 @@ class DoctorGRPO(L.LightningModule):
         self._log_eval("test")
 
     def _log_eval(self, stage: str) -> None:
-        results = self.metrics[f"{stage}_"].results(f"{stage}/")
-        self.metrics[f"{stage}_"].reset()
+        results = self.stage_metrics(stage).results(f"{stage}/")
+        self.stage_metrics(stage).reset()
         if results:
             self.log_dict(results, prog_bar=False, sync_dist=True)
 

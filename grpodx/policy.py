@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from grpodx.knobs import require
 from grpodx.model_card import AdapterCard, write_card
-from grpodx.tiny import resolve_model_path
+from grpodx.models import resolve_model
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 @dataclass
@@ -28,7 +32,7 @@ class LoraConfig:
     """The LoRA adapter: the only weights GRPO trains."""
 
     r: int = 16
-    """LoRA rank (the seed's --lora-rank)."""
+    """LoRA rank (the original's --lora-rank)."""
     alpha: int = 32
     """LoRA scaling numerator: the update is scaled by alpha / r."""
     dropout: float = 0.0
@@ -64,7 +68,7 @@ class PolicyConfig:
     max_seq_len: int = 4096
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
-    """Start from a saved PEFT adapter folder instead of a fresh one (the seed's --load-checkpoint)."""
+    """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
     cache_dir: str = "~/.cache/grpodx"
     """Where the tiny model is built."""
 
@@ -89,12 +93,12 @@ def _resolve_targets(model: nn.Module, targets: list[str] | str) -> list[str] | 
     return list(targets)
 
 
-def _load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
+def _load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     from peft import LoraConfig as PeftLora
     from peft import PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model_path(config.model, config.cache_dir)
+    path = resolve_model(config.model, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(
         path, dtype=getattr(torch, config.dtype), **({"load_in_4bit": True} if config.load_in_4bit else {})
@@ -114,13 +118,13 @@ def _load_hf(config: PolicyConfig) -> tuple[nn.Module, object]:
     return get_peft_model(model, lora), tokenizer
 
 
-def _load_unsloth(config: PolicyConfig) -> tuple[nn.Module, object]:
+def _load_unsloth(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     try:
         from unsloth import FastLanguageModel
     except ImportError as error:
         raise ImportError("backend 'unsloth' needs a GPU and `pip install 'grpodx[gpu]'`") from error
     model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=config.adapter_path or resolve_model_path(config.model, config.cache_dir),
+        model_name=config.adapter_path or resolve_model(config.model, config.cache_dir),
         max_seq_length=config.max_seq_len,
         dtype=getattr(torch, config.dtype),
         load_in_4bit=config.load_in_4bit,
@@ -145,6 +149,8 @@ class Policy(nn.Module):
         super().__init__()
         self.config = config
         load = _load_unsloth if config.backend == "unsloth" else _load_hf
+        self.model: Any  # a PEFT or Unsloth wrapper, typed by neither library
+        self.tokenizer: PreTrainedTokenizerBase
         self.model, self.tokenizer = load(config)
         self.model.train()  # from_pretrained returns eval mode; Lightning switches modes per stage
         if self.tokenizer.pad_token_id is None:

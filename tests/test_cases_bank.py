@@ -1,4 +1,4 @@
-"""The built-in bank's content rules (issue 4). The counts fail until the content branches are merged."""
+"""The built-in bank's content rules: size and spread, facts of the needed kinds, no complaint or fact naming the diagnosis."""
 
 import re
 from collections import Counter, defaultdict

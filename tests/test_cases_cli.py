@@ -96,7 +96,7 @@ def test_generate_without_a_key_makes_no_request(tmp_path, capsys, monkeypatch):
 def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tmp_path, capsys):
     out = tmp_path / "cases.jsonl"
     for status, said in ((401, "error: authentication failed for openai/fake"), (404, "error: the first request to openai/fake failed: NotFoundError")):
-        with FakeOpenAIServer(lambda request: status) as server:
+        with FakeOpenAIServer(lambda request, status=status: status) as server:
             code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url, "--api-key", "sk-bad"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 1 and len(server.requests) == 1 and not out.exists(), status

@@ -2,11 +2,11 @@ import json
 import shutil
 
 import pytest
-from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.ddxplus import first_person, import_ddxplus
 from grpodx.cases.sources import load_source
+from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
 # The project's own small knowledge base in DDXPlus's format (six conditions); the real one
 # (49 conditions) runs in the `shared_data` group. Both must satisfy every test below.

@@ -1,10 +1,10 @@
 import json
 
 import pytest
-from tests.case_helpers import case_record
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.jsonl import read_cases, write_cases
+from tests.case_helpers import case_record
 
 
 def write_lines(path, records):

@@ -1,11 +1,11 @@
 import json
 
 import pytest
-from tests.case_helpers import case_record, template_record, write_templates
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.errors import CaseError
 from grpodx.cases.sources import guess_format, load_source, load_sources, parse_spec
+from tests.case_helpers import case_record, template_record, write_templates
 
 
 def test_builtin_gives_variants_of_every_template():

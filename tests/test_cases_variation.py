@@ -1,9 +1,8 @@
 from collections import Counter
 
-from tests.case_helpers import template_record
-
 from grpodx.cases.bank import parse_template
 from grpodx.cases.variation import instantiate, slug
+from tests.case_helpers import template_record
 
 TEMPLATE = parse_template(template_record("Lobar pneumonia"), "test:1")
 

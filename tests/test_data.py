@@ -1,8 +1,8 @@
 import pytest
-from tests.case_helpers import write_templates
 from lightning.pytorch.cli import LightningCLI
 
 from grpodx.data import CaseDataModule
+from tests.case_helpers import write_templates
 
 NAMES = [f"Disease {chr(65 + i)}" for i in range(10)]
 

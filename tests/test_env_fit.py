@@ -16,8 +16,9 @@ import threading
 import uuid
 from pathlib import Path
 
-from openai_server import FakeOpenAIServer
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE_REPLY = json.dumps({"score": 0.5, "rationale": "partly right"})

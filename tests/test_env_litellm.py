@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from case_helpers import pneumonia_case
-
 from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
+
+from case_helpers import pneumonia_case
 from openai_server import FakeOpenAIServer, Reply
 
 CASE = pneumonia_case(

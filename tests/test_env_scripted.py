@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from case_helpers import pneumonia_case
-
 from grpodx.cases.schema import Fact
 from grpodx.env.scripted import GREETINGS, MAX_FACTS, NO_RESULT, NOT_SURE, PatientSheet, answer, matching_facts, opening
+
+from case_helpers import pneumonia_case
 
 CASE = pneumonia_case(
     "t1",

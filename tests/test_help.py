@@ -12,7 +12,9 @@ OURS = ("--model.", "--data.", "--adapter_export.", "--transcripts.")
 
 def run(*args):
     env = os.environ | {"COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-X", "importtime", "-m", "grpodx", *args], capture_output=True, text=True, check=True, env=env, cwd=ROOT, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "grpodx", *args], capture_output=True, text=True, check=True, env=env, cwd=ROOT, timeout=600
+    )
 
 
 def imported(stderr: str) -> set[str]:

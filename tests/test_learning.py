@@ -12,7 +12,9 @@ import torch
 
 from grpodx.data import CaseDataModule
 from grpodx.dialogue import system_prompt
-from grpodx.module import DoctorGRPO, GRPOConfig, OptimConfig
+from grpodx.grpo import GRPOConfig
+from grpodx.module import DoctorGRPO
+from grpodx.optim import OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
 from grpodx.rollout import Episode, RolloutConfig
 

@@ -6,10 +6,11 @@ import pytest
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
-from grpodx.dialogue import LAST_TURN_NOTE, ChatTokens, TemplateError, system_prompt
+from grpodx.dialogue import LAST_TURN_NOTE, system_prompt
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
 from grpodx.rollout import RolloutConfig, RolloutEngine, pack
+from grpodx.template import ChatTokens, TemplateError
 
 
 class RecordingPolicy:

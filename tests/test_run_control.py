@@ -19,8 +19,18 @@ SMALL = ["--trainer.limit_val_batches=0", "--model.rollout.max_turns=2", "--mode
 
 
 def fit(root, cache, *extra, steps=3):
-    main(["fit", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={root}",
-          f"--model.policy.cache_dir={cache}", f"--trainer.max_steps={steps}", *SMALL, *extra])
+    main(
+        [
+            "fit",
+            "--config",
+            str(ROOT / "configs" / "tiny.yaml"),
+            f"--trainer.default_root_dir={root}",
+            f"--model.policy.cache_dir={cache}",
+            f"--trainer.max_steps={steps}",
+            *SMALL,
+            *extra,
+        ]
+    )
     return sorted((Path(root) / "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
 
 
@@ -43,8 +53,13 @@ def test_negative_values_join_their_flag():
 
 def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model_cache):
     # an unreachable patient server: every episode of the first step is env_error, the run stops
-    unreachable = ["--model.patient.model=openai/nobody", "--model.patient.api_base=http://127.0.0.1:9", "--model.patient.api_key=sk-x",
-                   "--model.patient.num_retries=0", "--model.patient.timeout=5"]
+    unreachable = [
+        "--model.patient.model=openai/nobody",
+        "--model.patient.api_base=http://127.0.0.1:9",
+        "--model.patient.api_key=sk-x",
+        "--model.patient.num_retries=0",
+        "--model.patient.timeout=5",
+    ]
     with pytest.raises(RuntimeError, match="failed in the patient or judge"):
         fit(tmp_path, model_cache, *unreachable)
     assert list((tmp_path / "lightning_logs").glob("version_*")) == []

@@ -45,7 +45,7 @@ def build_patient(config: PatientConfig) -> Patient:
     return LiteLLMPatient(config)
 
 
-def build_judge(config: JudgeConfig, known_cases: Iterable["Case"] = ()) -> Judge:
+def build_judge(config: JudgeConfig, known_cases: Iterable[Case] = ()) -> Judge:
     """The judge for `config.model`. `known_cases` extend the index of diagnosis names the rubric
     uses for partial credit (and fallback) beyond the built-in bank."""
     from grpodx.env.judge import LiteLLMJudge

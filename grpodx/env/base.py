@@ -11,9 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from grpodx.cases.schema import Case
+from grpodx.dialogue import Message
 
-Message = dict[str, str]
-"""A chat message: {"role": "doctor" | "patient", "content": ...}, visible text only."""
+__all__ = ["EnvError", "EnvStats", "Judge", "Message", "Patient", "Verdict"]
 
 
 class EnvError(RuntimeError):
@@ -50,7 +50,11 @@ class Verdict:
 
 @dataclass
 class EnvStats:
-    """Counters an environment component accumulates; the module logs and resets them each step."""
+    """Counters an environment component accumulates over its lifetime; they only grow.
+
+    The module reads them after each step and logs the difference from the previous read
+    (`env/*`) and the running totals (`env_total/*`); nothing resets them.
+    """
 
     calls: int = 0
     failures: int = 0

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-from grpodx.env.base import Message
+from grpodx.dialogue import PATIENT_CHAT_ROLE, Message
 from grpodx.env.rubric import Truth
 from grpodx.env.scripted import PatientSheet
 
@@ -73,7 +73,7 @@ def patient_messages(sheet: PatientSheet, dialogue: list[Message]) -> list[dict[
     if not dialogue or dialogue[0].get("role") != "doctor":
         messages.append({"role": "user", "content": OPENING_PROMPT})
     for position, message in enumerate(dialogue):
-        role = {"doctor": "user", "patient": "assistant"}.get(message.get("role", ""))
+        role = PATIENT_CHAT_ROLE.get(message.get("role", ""))
         if role is None:
             raise ValueError(f"dialogue[{position}]: role must be 'doctor' or 'patient', got {message.get('role')!r}")
         messages.append({"role": role, "content": str(message.get("content", ""))})
