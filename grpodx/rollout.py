@@ -3,7 +3,8 @@
 1. Every episode starts from the system prompt and the patient's opening (one opening per
    group: the G attempts share the case and the patient's seed).
 2. Each turn, every still-active episode generates in one batched call; the sampled ids are
-   appended as they are and marked as doctor tokens.
+   appended as they are and marked as doctor tokens. Each episode keeps its KV cache between
+   turns, so a turn encodes only what the conversation added since the last one.
 3. A visible `DIAGNOSIS:` line ends the episode; otherwise the patient answers (all active
    episodes concurrently) and its reply is appended as the chat template's delta. The last
    allowed turn carries the note that the doctor must diagnose now.
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -21,6 +23,7 @@ import torch
 from torch import Tensor
 
 from grpodx.cases.schema import Case
+from grpodx.decode import SequenceCache
 from grpodx.dialogue import DOCTOR_CHAT_ROLE, ChatMessage, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
 from grpodx.knobs import require
@@ -50,6 +53,8 @@ class RolloutConfig:
     """Nucleus sampling in training: sample from the smallest token set with this much probability."""
     eval_temperature: float = 0.0
     """Sampling temperature for validate/test; 0 is greedy."""
+    eval_samples: int = 1
+    """Episodes per case in validate/test; above 1 (with eval_temperature > 0) also gives pass@n."""
     show_options: bool = False
     """Multiple-choice mode: show a case's answer options to the doctor."""
 
@@ -61,7 +66,10 @@ class RolloutConfig:
             "temperature": (self.temperature >= 0, ">= 0"),
             "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
             "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
+            "eval_samples": (self.eval_samples >= 1, ">= 1"),
         }, self)
+        if self.eval_samples > 1 and self.eval_temperature == 0:
+            raise ValueError(f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0")
 
 
 @dataclass
@@ -85,6 +93,8 @@ class Episode:
     verdict: Verdict | None = None
     reward: float = 0.0
     parts: dict[str, float] = field(default_factory=dict)
+    prefill_tokens: int = 0
+    """Tokens the doctor encoded as prompt over all turns (with its KV cache: only what each turn added)."""
 
     @property
     def turns(self) -> int:
@@ -109,6 +119,14 @@ class Episode:
         return "\n".join(lines)
 
 
+@dataclass
+class RolloutTimes:
+    """Seconds spent since the engine started: sampling on the doctor, awaiting patient and judge."""
+
+    generate_s: float = 0.0
+    env_s: float = 0.0
+
+
 class RolloutEngine:
     """Runs groups of episodes against the patient and judge on its own event loop."""
 
@@ -116,6 +134,7 @@ class RolloutEngine:
         self.policy, self.patient, self.judge, self.config = policy, patient, judge, config
         self.chat = ChatTokens(policy.tokenizer, policy.stop_ids)
         self.loop = asyncio.new_event_loop()
+        self.times = RolloutTimes()
 
     def close(self) -> None:
         """Stop what LiteLLM left running on our loop (its logging worker), then close it."""
@@ -128,18 +147,33 @@ class RolloutEngine:
         return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature))
 
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float) -> list[Episode]:
-        episodes = await self._open(cases, seeds, group_size)
+        episodes = await self._timed("env_s", self._open(cases, seeds, group_size))
+        caches = {id(e): SequenceCache() for e in episodes}
         for turn in range(1, self.config.max_turns + 1):
             active = [e for e in episodes if e.status == "active" and self._fits(e)]
             if not active:
                 break
-            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p)
-            for episode, ids in zip(active, samples):
+            started = time.perf_counter()
+            mine = [caches[id(e)] for e in active]
+            samples = self.policy.generate([e.token_ids for e in active], self.config.max_new_tokens, temperature, self.config.top_p, caches=mine)
+            self.times.generate_s += time.perf_counter() - started
+            for episode, ids, cache in zip(active, samples, mine):
+                episode.prefill_tokens = cache.prefill_tokens
                 self._doctor_turn(episode, ids, last=turn == self.config.max_turns)
             last_next = turn + 1 == self.config.max_turns
-            await asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active"))
-        await asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed"))
+            await self._timed("env_s", asyncio.gather(*(self._patient_turn(e, ids, last_next) for e, ids in zip(active, samples) if e.status == "active")))
+            for episode in active:
+                if episode.status != "active":
+                    del caches[id(episode)]  # its KV cache is done with: free it now
+        await self._timed("env_s", asyncio.gather(*(self._judge(e) for e in episodes if e.status == "diagnosed")))
         return episodes
+
+    async def _timed(self, name: str, work):
+        started = time.perf_counter()
+        try:
+            return await work
+        finally:
+            setattr(self.times, name, getattr(self.times, name) + time.perf_counter() - started)
 
     async def _open(self, cases: list[Case], seeds: list[int], group_size: int) -> list[Episode]:
         openings = await asyncio.gather(*(self.patient.opening(c, s) for c, s in zip(cases, seeds)), return_exceptions=True)

@@ -12,10 +12,11 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from grpodx.callbacks import AdapterExport, PredictionWriter, TranscriptLogger
+from grpodx.callbacks import AdapterExport, EvalProgress, PredictionWriter, TranscriptLogger
 from grpodx.data import CaseDataModule
 from grpodx.knobs import ConfigError
 from grpodx.module import DoctorGRPO
+from grpodx.results import ResultsWriter
 from grpodx.run_control import RunControl, StepProgressBar
 from grpodx.secrets import RedactingSaveConfigCallback
 
@@ -24,6 +25,8 @@ class GrpodxCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(AdapterExport, "adapter_export")
         parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(ResultsWriter, "results")
+        parser.add_lightning_class_args(EvalProgress, "eval_progress")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
 
@@ -67,19 +70,27 @@ def run_trainer(argv: list[str]) -> None:
         warnings.filterwarnings("ignore", message=pattern)
     # `--help` shows each config field's docstring (read by docstring-parser), not just its type.
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    # LightningCLI warns when it is given `args` while sys.argv also holds arguments; ours are
-    # the same ones, already split off by the dispatcher.
-    program, sys.argv[1:] = sys.argv[1:], []
+    argv = join_negative_values(argv)
     try:
-        _cli(join_negative_values(argv))
+        if join_negative_values(sys.argv[1:]) == argv:
+            # from the command line: LightningCLI reads sys.argv itself, and DDP's launcher re-runs
+            # that same command line (here with negative values joined) for the other ranks
+            sys.argv[1:] = argv
+            _cli(None)
+            return
+        # called with other arguments (tests, scripts): LightningCLI warns when it is given `args`
+        # while sys.argv also holds arguments, so hide the program's own for the call
+        program, sys.argv[1:] = sys.argv[1:], []
+        try:
+            _cli(argv)
+        finally:
+            sys.argv[1:] = program
     except ConfigError as error:  # a value out of range: the key and the rule say it all
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    finally:
-        sys.argv[1:] = program
 
 
-def _cli(argv: list[str]) -> None:
+def _cli(argv: list[str] | None) -> None:
     GrpodxCLI(
         DoctorGRPO,
         CaseDataModule,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,11 @@ def pneumonia_case(case_id: str, *facts: Any) -> Any:
         chief_complaint="I've had a cough and a fever for three days.",
         facts=tuple(facts),
     )
+
+
+@lru_cache(maxsize=1)
+def judge_index() -> Any:
+    """The built-in bank's diagnosis index over ICD-10-CM, built once per test session (seconds)."""
+    from grpodx.env import DiagnosisIndex
+
+    return DiagnosisIndex.for_cases([])

@@ -7,8 +7,8 @@ import pytest
 
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
+from grpodx.fake_server import FakeOpenAIServer
 from tests.case_helpers import FIXTURES, case_record, write_templates
-from tests.openai_server import FakeOpenAIServer
 
 
 def card(diagnosis, *, complaint="My chest hurts when I breathe in.", kind="exam"):

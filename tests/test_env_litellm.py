@@ -15,9 +15,9 @@ import pytest
 from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
+from grpodx.fake_server import FakeOpenAIServer, Reply
 
-from case_helpers import pneumonia_case
-from openai_server import FakeOpenAIServer, Reply
+from case_helpers import judge_index, pneumonia_case
 
 CASE = pneumonia_case(
     "cap-1",
@@ -37,7 +37,7 @@ def _patient(server: FakeOpenAIServer, **overrides: Any) -> Any:
 
 def _judge(server: FakeOpenAIServer, **overrides: Any) -> Any:
     settings = {"model": "openai/fake-judge", "api_base": server.url, "api_key": "sk-test", "retry_backoff": 0.001, "timeout": 5.0, "num_retries": 1}
-    return build_judge(JudgeConfig(**{**settings, **overrides}))
+    return build_judge(JudgeConfig(**{**settings, **overrides}), judge_index())
 
 
 def _sent(server: FakeOpenAIServer) -> str:
@@ -70,7 +70,27 @@ def test_leaking_patient_reply_is_redacted_and_counted() -> None:
         patient = _patient(server)
         text = asyncio.run(patient.reply(CASE, DIALOGUE, seed=0))
     assert text == f"My neighbour said it's {REDACTED}, maybe {REDACTED}? It's in the capital."
-    assert patient.stats.leaks == 1
+    assert patient.stats.leaks == 2 and patient.stats.extra["reply_redactions"] == 2  # every redaction counts
+
+
+def test_a_parenthetical_abbreviation_in_a_test_fact_is_redacted_and_counted() -> None:
+    pml = replace(
+        CASE,
+        diagnosis="Progressive multifocal leukoencephalopathy (PML)",
+        aliases=(),
+        facts=(
+            Fact("exam", "MRI: lesions consistent with Progressive Multifocal Leukoencephalopathy (PML).", ("mri",)),
+            Fact("test", "JC virus PCR: positive, indicative of PML.", ("pcr",)),
+        ),
+    )
+    with FakeOpenAIServer(lambda request: "The scan said PML, doctor.") as server:
+        patient = _patient(server)
+        text = asyncio.run(patient.reply(pml, DIALOGUE, seed=0))
+    sent = _sent(server)
+    assert "PML" not in sent and "leukoencephalopathy" not in sent.lower()
+    assert f"consistent with {REDACTED}." in sent and f"indicative of {REDACTED}." in sent
+    assert text == f"The scan said {REDACTED}, doctor."
+    assert patient.stats.extra["sheet_redactions"] == 2 and patient.stats.leaks == 3
 
 
 @pytest.mark.parametrize(
@@ -83,10 +103,11 @@ def test_leaking_patient_reply_is_redacted_and_counted() -> None:
 )
 def test_judge_parses_json_fenced_json_and_score_lines(reply: str, credit: float) -> None:
     with FakeOpenAIServer(lambda request: reply) as server:
-        verdict = asyncio.run(_judge(server).score(CASE, "Bronchitis", ["lung abscess"], dialogue=DIALOGUE))
+        # Bronchopneumonia (J18.0) shares the truth's category: the model's score is not capped
+        verdict = asyncio.run(_judge(server).score(CASE, "Bronchopneumonia", ["lung abscess"], dialogue=DIALOGUE))
     assert verdict.credit == credit
     grade_request = server.requests[0]["messages"][-1]["content"]
-    for sent in ("Community-acquired pneumonia", "CAP", "J18.9", "Bronchitis", "lung abscess"):
+    for sent in ("Community-acquired pneumonia", "CAP", "J18.9", "Bronchopneumonia", "lung abscess"):
         assert sent in grade_request
     assert "phlegm" not in _sent(server)  # the transcript never reaches the grade
 
@@ -95,6 +116,26 @@ def test_an_empty_diagnosis_scores_zero_without_a_call() -> None:
     with FakeOpenAIServer(lambda request: '{"score": 1.0}') as server:
         verdict = asyncio.run(_judge(server).score(CASE, "  ", ["pneumonia"]))
     assert (verdict.credit, verdict.correct, verdict.rank) == (0.0, False, 2) and server.requests == []
+
+
+@pytest.mark.parametrize("hedge", ["pneumonia or pulmonary embolism", "pneumonia?", "rule out pneumonia", "history of pneumonia", "not pneumonia", "pneumonia, PE"])
+def test_an_llm_judge_cannot_be_paid_for_a_hedge(hedge: str) -> None:
+    """The same gate as the rubric, before any model is asked: an LLM that would give 1.0 is never called."""
+    with FakeOpenAIServer(lambda request: '{"score": 1.0, "rationale": "covers it"}') as server:
+        verdict = asyncio.run(_judge(server).score(CASE, hedge, []))
+    assert (verdict.credit, verdict.correct) == (0.0, False) and server.requests == []
+
+
+def test_an_llm_judge_cannot_overrule_the_code_set_on_another_disease() -> None:
+    """After the model: an answer the code set puts outside the truth's category is capped at the rubric's credit."""
+    with FakeOpenAIServer(lambda request: '{"score": 1.0, "rationale": "talked into it"}') as server:
+        judge = _judge(server)
+        other = asyncio.run(judge.score(CASE, "pulmonary embolism", []))
+        unknown = asyncio.run(judge.score(CASE, "the lung thing from the infection", []))
+    assert (other.credit, other.correct) == (0.0, False)
+    assert (unknown.credit, unknown.correct) == (1.0, True)  # nothing the code set knows: the model's call
+    request = json.loads(server.requests[0]["messages"][-1]["content"].split("```json")[1].split("```")[0])
+    assert request["final_diagnosis_coding"]["icd10"].startswith("I26")
 
 
 def test_unparseable_judge_falls_back_to_the_rubric_after_retries() -> None:
@@ -214,7 +255,7 @@ def test_process_score_is_a_separate_weighted_call() -> None:
 
 
 def test_fresh_stats_swapped_in_keep_counting() -> None:
-    patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig())
+    patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index())
     asyncio.run(patient.opening(CASE, 0))
     patient.stats, judge.stats = EnvStats(), EnvStats()
     asyncio.run(patient.opening(CASE, 0))
@@ -223,7 +264,7 @@ def test_fresh_stats_swapped_in_keep_counting() -> None:
 
 
 def test_embedded_backends_by_default_and_process_needs_an_llm_judge() -> None:
-    patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig())
+    patient, judge = build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index())
     assert "67-year-old woman" in asyncio.run(patient.opening(CASE, 0))
     greetings = {asyncio.run(patient.opening(CASE, seed)).split(" I'm")[0] for seed in range(12)}
     assert len(greetings) > 1  # the seed reaches the embedded provider through LiteLLM

@@ -33,3 +33,27 @@ def test_multiple_choice_accuracy_is_reported_separately():
     results = metrics.results()
     assert results["mc_accuracy"] == pytest.approx(0.5)
     assert results["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_leaks_env_errors_turns_to_diagnosis_pass_at_n_and_body_systems():
+    from dataclasses import replace
+
+    from grpodx.env.patient import REDACTED
+
+    leaked = episode(1)
+    leaked.dialogue = [{"role": "patient", "content": f"I was told it is {REDACTED}."}]
+    heart = episode(None, status="out_of_turns")
+    heart.case = replace(heart.case, body_system="cardiovascular")
+    heart.group = 1
+    failed = episode(1, status="env_error")
+    failed.group = 1
+    metrics = DiagnosticMetrics(samples=2)
+    metrics.update_from([leaked, episode(None), heart, failed])  # groups: case 0 twice, case 1 twice
+    r = metrics.results()
+    assert r["leak"] == pytest.approx(1 / 4) and r["env_error"] == pytest.approx(1 / 4)  # over every episode
+    assert r["accuracy"] == pytest.approx(1 / 3)  # env_error left out
+    assert r["turns_to_diagnosis"] == pytest.approx(2.0)  # diagnosed episodes only
+    assert r["pass@2"] == pytest.approx(1 / 2)  # case 0 has a right sample, case 1 none
+    assert r["by_system/musculoskeletal/accuracy"] == pytest.approx(1 / 2) and r["by_system/musculoskeletal/n"] == 2
+    assert r["by_system/cardiovascular/accuracy"] == 0.0 and r["by_system/cardiovascular/credit"] == 0.0
+    assert not any("respiratory" in k for k in r)  # systems without cases are not reported

@@ -3,18 +3,24 @@
 Each question is phrased the way a doctor model really asks, and names the fact that should
 answer it (a phrase from that fact's text), or NOT_SURE for what the case does not say, or
 NO_RESULT for an order the case has no result for. At least 90% must come out right. The cases
-are written like bank templates (cues as a bank author writes them); the last one is an
-imported case with no cues at all, answered by word overlap.
+are written like bank templates (cues as a bank author writes them); then come imported cases:
+one with no cues at all, answered by word overlap, and AgentClinic records (imported from the
+fixture in the public file's format) with third-person notes, abbreviations, nested review of
+systems and social history, a baby whose parent speaks, and extra OSCE fields.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from grpodx.cases.bank import builtin_templates
+from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.schema import Case, Fact
 from grpodx.env import PatientConfig, build_patient
 from grpodx.env.scripted import NO_RESULT, NOT_SURE, PatientSheet, answer, matching_facts
+from tests.case_helpers import FIXTURES
 
 S, N, H, M, SO, FA, E, T = "symptom", "negative", "history", "medication", "social", "family", "exam", "test"
 
@@ -149,6 +155,8 @@ CASES = {c.id: c for c in [
     ]),
 ]}
 
+CASES.update({f"ac{c.id.rsplit('/', 1)[1]}": c for c in import_agentclinic(FIXTURES / "agentclinic_medqa_extended.jsonl")[0]})
+
 QUESTIONS: list[tuple[str, str, str]] = [
     ("mi", "Does the pain go anywhere else, like your arm or jaw?", "left arm"),
     ("mi", "Have you had any fevers or chills?", "haven't had a fever"),
@@ -229,6 +237,45 @@ QUESTIONS: list[tuple[str, str, str]] = [
     ("meningitis-imported", "Let me check your temperature and heart rate.", "Kernig"),
     ("meningitis-imported", "We need to do a lumbar puncture.", "turbid CSF"),
     ("meningitis-imported", "Do you take any regular medicines?", NOT_SURE),
+    # AgentClinic-style imports: third person turned first, nested sections, abbreviations, lay words
+    ("ac1", "Do you smoke?", "I smoke half a pack"),
+    ("ac1", "Are you a smoker?", "I smoke half a pack"),
+    ("ac1", "Any headaches?", "No headache"),
+    ("ac1", "Have you lost any weight?", "weight loss of 5 kg"),
+    ("ac1", "What do you do for work?", "chef"),
+    ("ac1", "Any ear pain?", "No ear pain"),
+    ("ac1", "You drink alcohol, right?", "drink socially"),
+    ("ac1", "Let me check your BP.", "124/80"),
+    ("ac1", "I'd like an MRI of your brain.", "white matter lesions"),
+    ("ac1", "Let's check your CD4 count.", "45 cells"),
+    ("ac1", "Have you had a fever?", NOT_SURE),
+    ("ac2", "Is the baby vomiting after feeds?", "vomiting forcefully"),
+    ("ac2", "Does the baby have diarrhoea?", "No diarrhoea"),
+    ("ac2", "How was the delivery?", "normal delivery"),
+    ("ac2", "Let me examine the tummy.", "Olive-shaped mass"),
+    ("ac2", "Let's get an ultrasound of the belly.", "Pyloric muscle"),
+    ("ac5", "Has the mole bled?", "bled twice"),
+    ("ac5", "Have you had bad sunburns?", "sunburns"),
+    ("ac5", "What is your job?", "gardener"),
+    ("ac5", "I'd like to take a biopsy.", "Breslow"),
+    ("ac6", "Any mouth ulcers?", "Mouth ulcers"),
+    ("ac6", "Does the rash get worse in the sun?", "worse in the sun"),
+    ("ac6", "What medicines do you take?", "ibuprofen"),
+    ("ac6", "Are you tired?", "Fatigue"),
+    ("ac6", "We need a urine dipstick.", "Protein 2+"),
+    ("ac7", "Does the pain go to your jaw?", "jaw"),
+    ("ac7", "Any heart problems in the family?", "father died"),
+    ("ac7", "Let's do an electrocardiogram.", "ST depression"),
+    ("ac7", "Let me check a troponin.", "2.4 ng/mL"),
+    ("ac7", "Are you short of breath?", "Shortness of breath"),
+    ("ac8", "Have you travelled recently?", "conference abroad"),
+    ("ac8", "Let me get a CXR.", "consolidation"),
+    ("ac8", "Any confusion?", "Confusion"),
+    ("ac10", "Are your periods heavy?", "very heavy"),
+    ("ac10", "Let's do a FBC.", "82 g/L"),
+    ("ac10", "Let me look at your nails.", "Spoon-shaped"),
+    ("ac12", "Let me listen to your chest.", "Absent breath sounds"),
+    ("ac12", "Let's do a CT pulmonary angiogram.", NO_RESULT),
 ]
 
 
@@ -244,11 +291,22 @@ def _grounded(case: Case, question: str, expected: str) -> bool:
 def test_question_set_is_big_and_varied_enough() -> None:
     assert len(QUESTIONS) >= 60
     assert len({case_id for case_id, _, _ in QUESTIONS}) >= 10
+    assert sum(case_id.startswith("ac") for case_id, _, _ in QUESTIONS) >= 30  # imported-style
+
+
+def test_imported_questions_alone_reach_90_percent(capsys: pytest.CaptureFixture[str]) -> None:
+    imported = [(c, q, e) for c, q, e in QUESTIONS if c.startswith("ac")]
+    misses = [(c, q) for c, q, e in imported if not _grounded(CASES[c], q, e)]
+    rate = 1 - len(misses) / len(imported)
+    with capsys.disabled():
+        print(f"\npatient: imported-style {rate:.0%} of {len(imported)}; misses {misses}")
+    assert rate >= 0.9, misses
 
 
 def test_at_least_90_percent_of_questions_get_the_grounded_answer() -> None:
     misses = [(c, q, e if isinstance(e, str) else "not sure") for c, q, e in QUESTIONS if not _grounded(CASES[c], q, e)]
     rate = 1 - len(misses) / len(QUESTIONS)
+    print(f"patient question set: {rate:.0%} of {len(QUESTIONS)} grounded")
     assert rate >= 0.9, f"{rate:.0%} grounded; misses: {misses}"
 
 

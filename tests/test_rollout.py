@@ -11,6 +11,7 @@ from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
 from grpodx.rollout import RolloutConfig, RolloutEngine, pack
 from grpodx.template import ChatTokens, TemplateError
+from tests.case_helpers import judge_index
 
 
 class RecordingPolicy:
@@ -20,8 +21,10 @@ class RecordingPolicy:
         self.inner, self.samples = policy, {}
         self.tokenizer, self.stop_ids, self.config = policy.tokenizer, policy.stop_ids, policy.config
 
-    def generate(self, prompts, max_new_tokens, temperature=1.0, top_p=1.0):
-        out = self.inner.generate(prompts, max_new_tokens, temperature, top_p)
+    def generate(self, prompts, max_new_tokens, temperature=1.0, top_p=1.0, caches=None):
+        if caches is not None:  # each episode's KV cache covers exactly a prefix of its ids
+            assert all(prompt[: len(c.ids)] == c.ids and len(c.ids) < len(prompt) for prompt, c in zip(prompts, caches))
+        out = self.inner.generate(prompts, max_new_tokens, temperature, top_p, caches=caches)
         for prompt, ids in zip(prompts, out):  # a group's episodes share their first prompt
             self.samples.setdefault(tuple(prompt), []).append(ids)
         return out
@@ -49,7 +52,7 @@ def cases(n=3):
 
 def engine(policy, patient=None, **rollout):
     config = RolloutConfig(**({"group_size": 2, "max_turns": 3, "max_new_tokens": 24} | rollout))
-    return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig()), config)
+    return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index()), config)
 
 
 def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy):
@@ -71,6 +74,20 @@ def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy):
                 position += 1
         assert doctor == sampled and len(sampled) > 0
         assert e.turns == sum(1 for m in e.messages if m["role"] == "assistant")
+    run.close()
+
+
+def test_kv_cache_across_turns_encodes_only_what_each_turn_adds(tiny_policy):
+    policy = RecordingPolicy(tiny_policy)
+    run = engine(policy, max_turns=4, max_new_tokens=16)
+    episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=0.0)
+    for e in episodes:
+        # the opening prompt, then per later turn the last sampled token plus the patient's delta
+        assert e.prefill_tokens == e.doctor_mask.count(0) + (e.turns - 1)
+        assert e.prefill_tokens < len(e.token_ids)
+    # with the cache, greedy turns are the ones a fresh encoding of the whole conversation gives
+    for prompt, samples in policy.samples.items():
+        assert tiny_policy.generate([list(prompt)], 16, temperature=0.0)[0] in samples
     run.close()
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from grpodx.cases.errors import CaseError
-from grpodx.cases.fields import strings
+from grpodx.cases.fields import check_unknown, normalise_icd10, strings
+from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, DiseaseTemplate, TemplateFact
 
 MIN_FACTS = 8
@@ -19,9 +19,7 @@ def _fact(raw: Any, where: str, index: int) -> TemplateFact:
     name = f"facts[{index}]"
     if not isinstance(raw, dict):
         raise CaseError(where, name, "must be an object")
-    unknown = set(raw) - {"kind", "text", "ask", "core"}
-    if unknown:
-        raise CaseError(where, f"{name}.{sorted(unknown)[0]}", "unknown field")
+    check_unknown(raw, {"kind", "text", "ask", "core"}, where, f"{name}.")
     if raw.get("kind") not in FACT_KINDS:
         raise CaseError(where, f"{name}.kind", f"must be one of {', '.join(FACT_KINDS)}")
     if not isinstance(raw.get("core", False), bool):
@@ -38,16 +36,11 @@ def parse_template(raw: Any, where: str) -> DiseaseTemplate:
     """Validate one bank record; `where` is 'file:line' for error messages."""
     if not isinstance(raw, dict):
         raise CaseError(where, "<record>", "must be a JSON object")
-    fields = {"diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts"}
-    unknown = set(raw) - fields
-    if unknown:
-        raise CaseError(where, sorted(unknown)[0], "unknown field")
+    check_unknown(raw, {"diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts"}, where)
     diagnosis = strings(raw.get("diagnosis"), where, "diagnosis")
     if len(diagnosis) != 1:
         raise CaseError(where, "diagnosis", "must be one string")
-    icd10 = raw.get("icd10")
-    if not isinstance(icd10, str) or not icd10[:1].isalpha() or not icd10[1:3].isdigit():
-        raise CaseError(where, "icd10", f"must be an ICD-10 code such as 'I21.9', got {icd10!r}")
+    icd10 = normalise_icd10(raw.get("icd10"), where)
     if raw.get("body_system") not in BODY_SYSTEMS:
         raise CaseError(where, "body_system", f"must be one of {', '.join(BODY_SYSTEMS)}")
     age = raw.get("age")
@@ -61,7 +54,7 @@ def parse_template(raw: Any, where: str) -> DiseaseTemplate:
     return DiseaseTemplate(
         diagnosis=diagnosis[0],
         aliases=strings(raw.get("aliases", []), where, "aliases", allow_empty=True),
-        icd10=icd10.strip().upper(),
+        icd10=icd10,
         body_system=raw["body_system"],
         age=(age[0], age[1]),
         sex=raw["sex"],
@@ -72,18 +65,8 @@ def parse_template(raw: Any, where: str) -> DiseaseTemplate:
 
 def load_templates(path: str | Path) -> list[DiseaseTemplate]:
     """Read one bank file; any bad line is an error naming file, line and field."""
-    path = Path(path)
-    templates = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise CaseError(where, "<json>", f"invalid JSON ({error.msg} at column {error.colno})") from None
-        templates.append(parse_template(raw, where))
-    return templates
+    report = ImportReport(source=f"builtin:{path}")
+    return parse_records(json_lines(Path(path)), lambda raw, where: [parse_template(raw, where)], report, skip_invalid=False)
 
 
 @lru_cache(maxsize=1)

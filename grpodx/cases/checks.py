@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from grpodx.cases.schema import Case
+from grpodx.text import mentions_in
 
 NEEDED_KINDS = ("negative", "exam", "test")
 """Kinds a case should have so that a diagnosis must be earned by asking, examining and testing."""
 
 
-def names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
-    """Any of `names` as whole words, any case."""
-    return re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names), re.IGNORECASE)
-
-
 def name_leaks(case: Case) -> list[str]:
-    """Where the chief complaint or a fact says the diagnosis or an alias: ["facts[3]: 'asthma'", ...]."""
-    pattern = names_pattern(case.names)
+    """Where the chief complaint or a fact says the diagnosis, an alias or a short form of one
+    (the leak guard's own matching, `grpodx.text.mentions_in`): ["facts[3]: 'asthma'", ...]."""
     texts = [("chief_complaint", case.chief_complaint), *((f"facts[{i}]", f.text) for i, f in enumerate(case.facts))]
-    return [f"{field}: {match.group(0)!r}" for field, text in texts if (match := pattern.search(text))]
+    return [f"{field}: {', '.join(map(repr, found))}" for field, text in texts if (found := mentions_in(text, case.names))]
 
 
 def missing_kinds(case: Case) -> list[str]:

@@ -43,12 +43,18 @@ def stats_lines(cases: list[Case]) -> list[str]:
     lines = [f"cases: {len(cases)}, diagnoses: {len({c.diagnosis.lower() for c in cases})}", "by body system:"]
     systems = Counter(c.body_system for c in cases)
     lines += [f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())]
+    coded = [c for c in cases if c.source != "builtin"][:20]
+    if coded:
+        lines.append("codes of imported cases (first 20):")
+        lines += [f"  {c.icd10 or '-':9s} {c.body_system:22s} {c.diagnosis}" for c in coded]
     if cases:
         counts = [len(c.facts) for c in cases]
         lines.append(f"facts per case: min {min(counts)}, mean {mean(counts):.1f}, max {max(counts)}")
         kinds = [Counter(f.kind for f in c.facts) for c in cases]
         lines.append("facts per case by kind (min/mean/max):")
         lines += [f"  {k:12s} {min(x[k] for x in kinds)}/{mean(x[k] for x in kinds):.1f}/{max(x[k] for x in kinds)}" for k in FACT_KINDS]
+    coded = sum(bool(c.icd10) for c in cases)
+    lines.append(f"with an ICD-10 code: {coded} of {len(cases)}; body system 'other': {systems.get('other', 0)}")
     lines.append(f"with answer options: {sum(bool(c.options) for c in cases)}")
     return lines
 
@@ -71,8 +77,7 @@ def problem_lines(cases: list[Case], rejected: list[tuple[str, str]]) -> list[st
 
 def _load(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
     cases, report = load_source(args.source, seed=args.seed, variants_per_disease=args.variants, skip_invalid=args.skip_invalid)
-    summary = f"{report.source}: read {report.read}, accepted {report.accepted}, rejected {len(report.rejected)}, cases {report.cases}"
-    return cases, [summary, *problem_lines(cases, report.rejected)]
+    return cases, [report.summary(max_rejected=0), *problem_lines(cases, report.rejected)]
 
 
 def show_lines(case: Case) -> list[str]:

@@ -47,15 +47,9 @@ def check_unknown(raw: dict[str, Any], allowed: set[str], where: str, prefix: st
         raise CaseError(where, f"{prefix}{unknown[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
 
-# ICD-10 chapters by first letter; D00-D48 (neoplasms) and D50-D89 (blood) share one system here.
-CHAPTER_SYSTEMS = {
-    "A": "infectious", "B": "infectious", "C": "haematology_oncology", "D": "haematology_oncology",
-    "E": "endocrine", "F": "psychiatry", "G": "neurological", "H": "ent_ophthalmology",
-    "I": "cardiovascular", "J": "respiratory", "K": "gastrointestinal", "L": "dermatology",
-    "M": "musculoskeletal", "N": "renal", "O": "obstetrics_gynaecology", "P": "paediatrics", "Q": "paediatrics",
-}
-
-
 def body_system_for_icd10(code: str) -> str:
-    """The body system of a (normalised) ICD-10 code's chapter; "other" for symptom and injury chapters."""
-    return CHAPTER_SYSTEMS.get(code[:1].upper(), "other")
+    """The body system of an ICD-10 code's chapter ('other' for symptom, injury and unknown
+    codes): `grpodx.icd10.body_system`, the one chapter rule."""
+    from grpodx import icd10  # the code set loads in seconds: only when a code needs a system
+
+    return icd10.body_system(code.split(",")[0].strip())

@@ -1,13 +1,14 @@
 """Concrete cases as JSONL, one `Case` object a line: the project's own interchange format.
 
 Fields: id, diagnosis, aliases, icd10, body_system, age, sex, chief_complaint,
-facts [{kind, text, ask}], options, source. Required: id, diagnosis, chief_complaint, facts;
+facts [{kind, text, ask}], options, source, infant_age ('8 months'). Required: id, diagnosis, chief_complaint, facts;
 the rest default to empty / unknown ("other" for body_system).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from grpodx.cases.fields import check_unknown, normalise_icd10, one_string, stri
 from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, SEXES, Case, Fact
 
-CASE_FIELDS = {"id", "diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts", "options", "source"}
+CASE_FIELDS = {"id", "diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts", "options", "source", "infant_age"}
 
 
 def parse_fact(raw: Any, where: str, index: int) -> Fact:
@@ -73,7 +74,16 @@ def parse_case(raw: Any, where: str) -> Case:
         facts=tuple(parse_fact(f, where, i) for i, f in enumerate(facts)),
         options=_options(raw, (diagnosis, *aliases), where),
         source=one_string(raw.get("source", "jsonl"), where, "source"),
+        infant_age=_infant_age(raw.get("infant_age", ""), where),
     )
+
+
+def _infant_age(value: Any, where: str) -> str:
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2} (days?|weeks?|months?)", value):
+        raise CaseError(where, "infant_age", f"must be like '8 months', '3 weeks' or '2 days', got {value!r}")
+    return value
 
 
 def case_to_dict(case: Case) -> dict[str, Any]:

@@ -25,11 +25,22 @@ class ImportReport:
     """(where, reason) for each record left out, e.g. ('cases.jsonl:17', "field 'age': ...")."""
     cases: int = 0
     """Cases produced; more than `accepted` when a record yields sampled variants."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Fields left out on purpose, with how many records had them (e.g. the examiner's
+    'OSCE_Examination.Management_and_Follow_Up')."""
+    notes: dict[str, int] = field(default_factory=dict)
+    """Other things done to make records fit, counted ('empty Symptoms: opened with the history')."""
 
     def accept(self, cases: int = 1) -> None:
         self.read += 1
         self.accepted += 1
         self.cases += cases
+
+    def skip(self, name: str) -> None:
+        self.skipped[name] = self.skipped.get(name, 0) + 1
+
+    def note(self, what: str) -> None:
+        self.notes[what] = self.notes.get(what, 0) + 1
 
     def reject(self, error: CaseError) -> None:
         self.read += 1
@@ -42,8 +53,10 @@ class ImportReport:
 
     def summary(self, max_rejected: int = 10) -> str:
         lines = [f"{self.source}: read {self.read}, accepted {self.accepted}, rejected {len(self.rejected)}, cases {self.cases}"]
+        lines += [f"  skipped field {name}: {count} record(s)" for name, count in sorted(self.skipped.items())]
+        lines += [f"  {what}: {count} record(s)" for what, count in sorted(self.notes.items())]
         lines += [f"  rejected {where}: {reason}" for where, reason in self.rejected[:max_rejected]]
-        if len(self.rejected) > max_rejected:
+        if max_rejected and len(self.rejected) > max_rejected:
             lines.append(f"  ... and {len(self.rejected) - max_rejected} more rejected")
         return "\n".join(lines)
 

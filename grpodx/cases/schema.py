@@ -67,10 +67,19 @@ class Case:
     options: tuple[str, ...] = ()
     """Answer options for multiple-choice mode (MediQ/MedQA style); empty otherwise."""
     source: str = "builtin"
+    infant_age: str = ""
+    """A baby's age as the source gave it ('8 months', '3 weeks', '2 days'); '' otherwise
+    (`age` is whole years, 0 for a baby)."""
 
     @property
     def demographics(self) -> str:
-        """'54-year-old woman', '7-year-old boy', or '' when unknown."""
+        """'54-year-old woman', '7-year-old boy', '8-month-old baby boy', '2-day-old newborn girl',
+        or '' when unknown."""
+        if self.infant_age:
+            number, unit = self.infant_age.split()
+            baby = "newborn" if unit.startswith(("day", "week")) and int(number) <= 4 or unit.startswith("day") else "baby"
+            noun = {"female": f"{baby} girl", "male": f"{baby} boy"}.get(self.sex or "", baby)
+            return f"{number}-{unit.rstrip('s')}-old {noun}"
         if self.age is None and self.sex is None:
             return ""
         child = self.age is not None and self.age < 18

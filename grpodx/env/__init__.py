@@ -1,21 +1,21 @@
 """Patient and judge: LiteLLM model strings, from the embedded offline backends to any API.
 
     patient = build_patient(PatientConfig())                       # grpodx/scripted-patient
-    judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), known_cases=train_cases)
+    judge = build_judge(JudgeConfig(model="openai/gpt-4o-mini"), DiagnosisIndex.for_cases(data.judge_cases()))
     text = await patient.opening(case, seed)
     verdict = await judge.score(case, "pneumonia", ["pulmonary embolism"])
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
+from grpodx.env.rubric import DiagnosisIndex
 
 if TYPE_CHECKING:
-    from grpodx.cases.schema import Case
+    from grpodx.cases.schema import Case  # noqa: F401
 
 # LiteLLM (seconds to import) is loaded only when a patient or judge is built, so that reading
 # the configs (`fit --help`, `--print_config`) does not pay for it.
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RUBRIC_JUDGE",
     "SCRIPTED_PATIENT",
+    "DiagnosisIndex",
     "EnvError",
     "EnvStats",
     "Judge",
@@ -45,11 +46,13 @@ def build_patient(config: PatientConfig) -> Patient:
     return LiteLLMPatient(config)
 
 
-def build_judge(config: JudgeConfig, known_cases: Iterable[Case] = ()) -> Judge:
-    """The judge for `config.model`. `known_cases` extend the index of diagnosis names the rubric
-    uses for partial credit (and fallback) beyond the built-in bank."""
+def build_judge(config: JudgeConfig, index: DiagnosisIndex) -> Judge:
+    """The judge for `config.model`, coding answers with `index` (the bank's and the loaded
+    cases' names over ICD-10-CM: `DiagnosisIndex.for_cases(cases)`)."""
+    if not isinstance(index, DiagnosisIndex):
+        raise TypeError(f"build_judge: index must be a DiagnosisIndex (DiagnosisIndex.for_cases(cases)), got {type(index).__name__}")
     from grpodx.env.judge import LiteLLMJudge
-    from grpodx.env.providers import known_diagnoses, register
+    from grpodx.env.providers import register
 
-    register(known_cases)
-    return LiteLLMJudge(config, known_diagnoses())
+    register()
+    return LiteLLMJudge(config, index)

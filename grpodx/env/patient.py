@@ -1,8 +1,13 @@
-"""The patient through LiteLLM: one adapter for every backend, with a leak guard on every reply."""
+"""The patient through LiteLLM: one adapter for every backend, with a leak guard on every reply.
+
+The guard redacts the diagnosis, its aliases and their short forms ('(PML)', 'PML') twice:
+in the sheet before it is sent (an imported fact may name it), and in the reply. `stats.leaks`
+(the run's env/leaks) counts every redaction, both places; `extra` splits them into
+'sheet_redactions' and 'reply_redactions'.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from grpodx.cases.schema import Case
@@ -11,21 +16,15 @@ from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import PatientConfig
 from grpodx.env.prompts import patient_messages
 from grpodx.env.scripted import PatientSheet
+from grpodx.text import redact
 
 REDACTED = "[redacted]"
 
 
 def redact_diagnosis(text: str, names: tuple[str, ...]) -> tuple[str, int]:
-    """Replace every whole-word, any-case mention of the names; returns (text, mentions found).
-
-    Longer names go first so that 'acute myocardial infarction' is redacted as one, not as
-    'acute [redacted]'.
-    """
-    found = 0
-    for name in sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True):
-        text, count = re.subn(r"\b" + re.escape(name) + r"\b", REDACTED, text, flags=re.IGNORECASE)
-        found += count
-    return text, found
+    """Replace every mention of the names and their short forms ('... (PML)' and 'PML' alike);
+    returns (text, mentions found). The one matcher is `grpodx.text.redact`."""
+    return redact(text, names, REDACTED)
 
 
 class LiteLLMPatient(CallerStats, Patient):
@@ -45,13 +44,16 @@ class LiteLLMPatient(CallerStats, Patient):
         return await self._ask(case, dialogue, seed)
 
     async def _ask(self, case: Case, dialogue: list[Message], seed: int) -> str:
-        text = await self._caller.complete(patient_messages(self._sheet(case), dialogue), seed=seed)
-        text, mentions = redact_diagnosis(text, case.names)
-        if mentions:
-            self.stats.leaks += 1  # one per leaking reply: the count the leak metric reports
+        sheet, in_sheet = self._sheet(case)
+        text = await self._caller.complete(patient_messages(sheet, dialogue), seed=seed)
+        text, in_reply = redact_diagnosis(text, case.names)
+        self.stats.leaks += in_sheet + in_reply
+        for name, count in (("sheet_redactions", in_sheet), ("reply_redactions", in_reply)):
+            if count:
+                self.stats.extra[name] = self.stats.extra.get(name, 0.0) + count
         return text
 
-    def _sheet(self, case: Case) -> PatientSheet:
+    def _sheet(self, case: Case) -> tuple[PatientSheet, int]:
         """The case's patient-facing facts, with any mention of the diagnosis redacted: an
         imported fact such as "known X" must not hand the model the answer."""
         sheet = PatientSheet.from_case(case)
@@ -61,6 +63,4 @@ class LiteLLMPatient(CallerStats, Patient):
             text, count = redact_diagnosis(fact.text, case.names)
             facts.append(replace(fact, text=text))
             found += count
-        if found:
-            self.stats.extra["sheet_redactions"] = self.stats.extra.get("sheet_redactions", 0.0) + found
-        return PatientSheet(sheet.demographics, complaint, tuple(facts))
+        return PatientSheet(sheet.demographics, complaint, tuple(facts)), found

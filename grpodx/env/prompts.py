@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from grpodx.dialogue import PATIENT_CHAT_ROLE, Message
-from grpodx.env.rubric import Truth
+from grpodx.env.rubric import Concept, Truth
 from grpodx.env.scripted import PatientSheet
 
 OPENING_PROMPT = "Hello, I'm the doctor. What brings you in today?"
@@ -36,11 +36,17 @@ PATIENT_SYSTEM = """You are role-playing a patient talking to a doctor. Stay in 
 """
 
 JUDGE_SYSTEM = """You grade a doctor's final diagnosis against the true diagnosis.
-Rubric for "score":
-- 1.0: the same disease: its name, an alias, an unambiguous synonym, or a more specific form.
-- 0.5: a closely related disease: same ICD-10 category (first three characters), or a less
-  specific form of the true disease.
-- 0.2: a different disease of the same body system.
+One diagnosis or nothing: a final diagnosis that hedges between diagnoses ("X or Y", "X vs Y",
+"X?", "rule out X", a list), negates one ("not X", "X ruled out") or names a past one
+("history of X", "old X") scores 0.0.
+Rubric for "score" (ICD-10-CM hierarchy; "final_diagnosis_coding" is the code-set coding of
+the answer, when one was found):
+- 1.0: the same disease: its name, an alias, an unambiguous synonym or misspelling, or a more
+  specific form of it (NSTEMI for acute myocardial infarction).
+- 0.5: a different disease of the same ICD-10 category (first three characters), or a less
+  specific name of the true disease at that level.
+- 0.3: a disease of the same ICD-10 block (a range such as I20-I25).
+- 0.1: a disease of the same ICD-10 chapter.
 - 0.0: unrelated, or no diagnosis given.
 Grade the final diagnosis only; the differential is context, it earns no credit.
 Reply with JSON only: {"score": <number from 0 to 1>, "rationale": "<one sentence>"}"""
@@ -82,13 +88,15 @@ def patient_messages(sheet: PatientSheet, dialogue: list[Message]) -> list[dict[
     return messages
 
 
-def judge_messages(truth: Truth, diagnosis: str, differential: list[str]) -> list[dict[str, str]]:
+def judge_messages(truth: Truth, diagnosis: str, differential: list[str], coding: Concept | None = None) -> list[dict[str, str]]:
+    """The grading request; `coding` is the judge's ICD-10-CM coding of the final diagnosis."""
     request = {
         "true_diagnosis": truth.diagnosis,
         "aliases": list(truth.aliases),
         "icd10": truth.icd10,
         "body_system": truth.body_system,
         "final_diagnosis": diagnosis,
+        "final_diagnosis_coding": None if coding is None else {"name": coding.name, "icd10": coding.code, "via": coding.via},
         "differential": list(differential),
     }
     return [
@@ -97,11 +105,13 @@ def judge_messages(truth: Truth, diagnosis: str, differential: list[str]) -> lis
     ]
 
 
-def read_grade_request(messages: list[dict[str, Any]]) -> tuple[Truth, str, list[str]]:
+def read_grade_request(messages: list[dict[str, Any]]) -> tuple[Truth, str, list[str], Concept | None]:
     """Inverse of `judge_messages`, for the embedded rubric provider."""
     raw = json.loads(extract_block(str(messages[-1].get("content", "")), GRADE_MARKER))
     truth = Truth(raw["true_diagnosis"], tuple(raw.get("aliases", ())), raw["icd10"], raw["body_system"])
-    return truth, str(raw.get("final_diagnosis", "")), [str(d) for d in raw.get("differential", [])]
+    coding = raw.get("final_diagnosis_coding")
+    concept = Concept(str(coding["name"]), str(coding["icd10"]), str(coding["via"])) if isinstance(coding, dict) else None
+    return truth, str(raw.get("final_diagnosis", "")), [str(d) for d in raw.get("differential", [])], concept
 
 
 def process_messages(dialogue: list[Message]) -> list[dict[str, str]]:

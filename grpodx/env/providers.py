@@ -4,15 +4,21 @@
     grpodx/rubric-judge       reads the grading request from the user message (`rubric.py`)
 
 They receive exactly the messages an LLM would, so switching to `openai/gpt-4o-mini` is a
-change of model string. LiteLLM's provider map is process-wide, so the rubric's index of known
-diagnoses is too: `register(known_cases)` extends it (built-in bank first, first name wins).
+change of model string. Both are stateless: the rubric grades from the request alone (the
+truth, the answer and the judge's ICD-10-CM coding of it, done by `LiteLLMJudge` with the
+index it was given), so no diagnosis index lives in LiteLLM's process-wide provider map.
 Token counts are whitespace words: the embedded backends have no tokenizer, and cost is zero.
+
+They answer inside `acompletion` without a thread on purpose: an answer is pure-Python string
+work (benchmarks/env_calls.py: about 4 ms a patient answer, 0.3 ms a grade, 12% and 2% of a
+call's time on a loaded 2-core machine), the GIL would run a thread no sooner, and a thread hop
+adds to it. What limits calls/s is LiteLLM's own per-call overhead, which no backend removes.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import litellm
@@ -20,22 +26,11 @@ from litellm import CustomLLM
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
-from grpodx.cases.bank import builtin_templates
-from grpodx.cases.schema import Case
-from grpodx.env import rubric, scripted
+from grpodx import icd10
+from grpodx.env import hedges, rubric, scripted
 from grpodx.env.prompts import OPENING_PROMPT, SHEET_MARKER, extract_block, read_grade_request
 
 PROVIDER = "grpodx"
-_INDEX: rubric.DiagnosisIndex | None = None
-
-
-def known_diagnoses() -> rubric.DiagnosisIndex:
-    """The process-wide index the rubric judge grades near misses with."""
-    global _INDEX
-    if _INDEX is None:
-        _INDEX = rubric.DiagnosisIndex()
-        _INDEX.add_templates(builtin_templates())
-    return _INDEX
 
 
 def _scripted_patient(messages: list[dict[str, Any]], seed: int) -> str:
@@ -52,8 +47,12 @@ def _scripted_patient(messages: list[dict[str, Any]], seed: int) -> str:
 
 
 def _rubric_judge(messages: list[dict[str, Any]], seed: int) -> str:
-    truth, diagnosis, _differential = read_grade_request(messages)
-    score, rationale = rubric.grade(truth, diagnosis, known_diagnoses())
+    truth, diagnosis, _differential, coding = read_grade_request(messages)
+    # The same gate LiteLLMJudge applies before asking; here with the code set's names only,
+    # for a request that did not come through LiteLLMJudge.
+    names = {rubric.bare_key(n) for n in truth.names}
+    refusal = hedges.hedge(diagnosis, icd10.code_of, lambda text: rubric.bare_key(text) in names or icd10.code_of(text) is not None)
+    score, rationale = rubric.grade(truth, diagnosis, coding, refusal if diagnosis.strip() else "is empty")
     return json.dumps({"score": score, "rationale": rationale})
 
 
@@ -90,8 +89,7 @@ class GrpodxProvider(CustomLLM):
 _PROVIDER = GrpodxProvider()
 
 
-def register(known_cases: Iterable[Case] = ()) -> None:
-    """Make `grpodx/...` model strings answerable by LiteLLM (idempotent) and index the cases."""
+def register() -> None:
+    """Make `grpodx/...` model strings answerable by LiteLLM (idempotent)."""
     if not any(entry.get("provider") == PROVIDER for entry in litellm.custom_provider_map):
         litellm.custom_provider_map = [*litellm.custom_provider_map, {"provider": PROVIDER, "custom_handler": _PROVIDER}]
-    known_diagnoses().add_cases(known_cases)

@@ -1,109 +1,39 @@
-"""The rubric judge: partial credit for a diagnosis by name, ICD-10 category and body system.
+"""The rubric judge: one diagnosis, coded against ICD-10-CM, credited by the code hierarchy.
 
-    exact name or alias (normalised)              1.0
-    same ICD-10 category (first 3 characters)     0.5
-    same body system                              0.2
-    anything else, or nothing                     0.0
+    same concept (a name or alias, or a more specific code)   1.0
+    same ICD-10-CM category (I21.4 vs I21.9)                  0.5
+    same block (I21 vs I25: ischaemic heart diseases)         0.3
+    same chapter (I21 vs I50: circulatory system)             0.1
+    anything else, a hedge, or nothing                        0.0
 
-Names are compared after `name_key`: case, accents, punctuation and possessive 's ignored,
-British spellings folded to American (haem/hem, oe/e), a leading article or "acute" dropped.
-A candidate also matches a name when it only adds up to `MAX_QUALIFIERS` words to it
-("inferior STEMI" is a STEMI), carries no negation ("no STEMI" is not) and is not itself
-another known disease ("heat stroke" is not a "stroke"). Anything looser is
-left at the category or system level: partial credit for a near miss must be earned through the
-index of known diagnoses, not guessed.
+Why this shape: credit should fall with clinical distance, and the code set is a maintained,
+published measure of it. A category holds variants of one disease (0.5: half right), a block
+holds diseases a clinician would weigh together (0.3), a chapter only the organ system (0.1:
+enough to break ties between wrong answers, too little to be worth aiming for; a correct
+answer is always worth ten times a same-chapter one, so hedging toward broad terms never pays).
+
+A candidate first passes the gate (`hedges.hedge`): a hedge, a negation or a past diagnosis
+earns 0. It is then coded by the `DiagnosisIndex` (`grpodx.cases.coding`: names, abbreviations,
+ICD-10-CM titles, more specific forms, spelling). A concept is the truth when it is a truth name, the same bank diagnosis, or its code lies
+within the truth's code (an 'unspecified' truth code stands for its parent, so NSTEMI is an
+acute myocardial infarction). A more general answer ('diabetes' for type 2 diabetes) is never
+within the truth: it gets the level it shares. An empty code shares nothing.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from grpodx.cases.schema import Case, DiseaseTemplate
-from grpodx.env.text import normalise
+from grpodx import icd10
+from grpodx.cases.coding import Concept, DiagnosisIndex, all_names, bare_key, specific_forms
 
-EXACT, CATEGORY, SYSTEM = 1.0, 0.5, 0.2
-MAX_QUALIFIERS = 2
-_LEADING = ("the ", "a ", "an ", "acute ", "probable ", "likely ", "suspected ", "possible ")
-_NEGATIONS = frozenset({"no", "not", "without", "excluded", "unlikely", "ruled", "negative"})
-_SPELLING = ((re.compile(r"ae"), "e"), (re.compile(r"oe"), "e"))  # haem/hem, oedema/edema
+__all__ = ["EXACT", "LEVEL_CREDIT", "Concept", "DiagnosisIndex", "Truth", "grade", "judge_grade", "rank", "truth_of"]
+from grpodx.cases.schema import Case
+from grpodx.env.hedges import hedge
 
-
-def name_key(name: str) -> str:
-    """The form two diagnosis names are compared in ('Acute Crohn's disease' -> 'crohn disease')."""
-    key = normalise(name)
-    for pattern, replacement in _SPELLING:
-        key = pattern.sub(replacement, key)
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in _LEADING:
-            if key.startswith(prefix) and len(key) > len(prefix):
-                key, stripped = key[len(prefix):], True
-    return key
-
-
-def name_matches(candidate: str, names: Iterable[str]) -> bool:
-    """Whether `candidate` is one of `names`, exactly or with a few qualifying words added."""
-    key = name_key(candidate)
-    words = set(key.split())
-    for name in names:
-        target = name_key(name)
-        if not target or not key:
-            continue
-        if key == target:
-            return True
-        extra = words - set(target.split())
-        if set(target.split()) <= words and len(extra) <= MAX_QUALIFIERS and not extra & _NEGATIONS:
-            return True
-    return False
-
-
-@dataclass(frozen=True)
-class KnownDiagnosis:
-    diagnosis: str
-    icd10: str
-    body_system: str
-
-
-class DiagnosisIndex:
-    """Known diagnosis names (and aliases) -> their ICD-10 code and body system."""
-
-    def __init__(self) -> None:
-        self._by_key: dict[str, KnownDiagnosis] = {}
-
-    def __len__(self) -> int:
-        return len(self._by_key)
-
-    def add(self, names: Iterable[str], icd10: str, body_system: str, diagnosis: str) -> None:
-        """Register every name of one diagnosis; a name already known keeps its first entry."""
-        entry = KnownDiagnosis(diagnosis, icd10.strip().upper(), body_system)
-        for name in names:
-            key = name_key(name)
-            if key:
-                self._by_key.setdefault(key, entry)
-
-    def add_templates(self, templates: Iterable[DiseaseTemplate]) -> None:
-        for t in templates:
-            self.add((t.diagnosis, *t.aliases), t.icd10, t.body_system, t.diagnosis)
-
-    def add_cases(self, cases: Iterable[Case]) -> None:
-        for case in cases:
-            self.add(case.names, case.icd10, case.body_system, case.diagnosis)
-
-    def exact(self, candidate: str) -> KnownDiagnosis | None:
-        return self._by_key.get(name_key(candidate))
-
-    def lookup(self, candidate: str) -> KnownDiagnosis | None:
-        """Exact key first, else the most specific known name the candidate qualifies."""
-        key = name_key(candidate)
-        if not key:
-            return None
-        if key in self._by_key:
-            return self._by_key[key]
-        matches = [k for k in self._by_key if name_matches(candidate, [k])]
-        return self._by_key[max(matches, key=lambda k: (len(k.split()), len(k)))] if matches else None
+EXACT = 1.0
+LEVEL_CREDIT = {"category": 0.5, "block": 0.3, "chapter": 0.1}
 
 
 @dataclass(frozen=True)
@@ -115,50 +45,91 @@ class Truth:
     icd10: str
     body_system: str
 
-    @classmethod
-    def from_case(cls, case: Case) -> Truth:
-        return cls(case.diagnosis, case.aliases, case.icd10, case.body_system)
-
     @property
     def names(self) -> tuple[str, ...]:
-        return (self.diagnosis, *self.aliases)
+        """Every name that is this diagnosis, with '(PML)'-style short forms as names of their own."""
+        return all_names((self.diagnosis, *self.aliases))
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c for c in (c.strip() for c in self.icd10.split(",")) if c)
 
 
-def is_truth(candidate: str, truth: Truth, index: DiagnosisIndex) -> bool:
-    """The candidate names the truth. A candidate that is exactly another known disease never
-    does, even when it merely qualifies a truth name ("heat stroke" is not a "stroke")."""
-    key = name_key(candidate)
-    if key and key in {name_key(n) for n in truth.names}:
+def truth_of(case: Case, index: DiagnosisIndex) -> Truth:
+    """The case's truth, coded from its name when the case has no code."""
+    code = case.icd10
+    if not code:
+        concept = index.resolve(case.diagnosis)
+        code = concept.code if concept else ""
+    return Truth(case.diagnosis, case.aliases, code, case.body_system)
+
+
+def gate(candidate: str, index: DiagnosisIndex) -> str | None:
+    """Why `candidate` is not one diagnosis (`hedges.hedge`, parts coded by `index`), or None."""
+
+    def resolves(part: str) -> str | None:
+        concept = index.resolve(part)
+        return f"{concept.name}|{concept.code}" if concept else None
+
+    return hedge(candidate, resolves, lambda text: index.exact(text) is not None)
+
+
+def same_concept(truth: Truth, candidate: str, concept: Concept | None) -> bool:
+    """The candidate names the truth: a truth name, the same bank diagnosis, a code within the
+    truth's code, or (only when the candidate is no other known name) a truth name made more
+    specific by qualifiers ('right lower lobe pneumonia')."""
+    keys = {bare_key(n) for n in truth.names}
+    if bare_key(candidate) in keys:
         return True
-    known = index.exact(candidate)
-    if known is not None and name_key(known.diagnosis) != name_key(truth.diagnosis):
+    if concept is None or concept.via == "specific":
+        if any(form in keys for form in specific_forms(bare_key(candidate))):
+            return True
+    if concept is None:
         return False
-    return name_matches(candidate, truth.names)
+    if bare_key(concept.name) in keys:
+        return True
+    own = [bare_key(truth.diagnosis), *specific_forms(bare_key(truth.diagnosis))]
+    if concept.via != "name" and icd10.is_unspecified(concept.code):
+        # The code set's general term ('angina': I20.9, unspecified) is the truth only when the
+        # truth is named so too ('Malignant melanoma' is C43.9's melanoma; 'Stable angina
+        # pectoris', coded I20.9 by the bank, is more than 'angina').
+        return bool(set(own) & icd10.keys_of(concept.code))
+    roots = [icd10.concept_root(c, own) for c in truth.codes]
+    return bool(concept.code) and "-" not in concept.code and any(icd10.is_within(concept.code, r) for r in roots)
 
 
-def grade(truth: Truth, candidate: str, index: DiagnosisIndex) -> tuple[float, str]:
-    """Credit in 0..1 for one candidate diagnosis, with a one-line rationale."""
-    if not candidate.strip():
-        return 0.0, "no diagnosis given"
-    if is_truth(candidate, truth, index):
+def grade(truth: Truth, candidate: str, concept: Concept | None, refusal: str | None) -> tuple[float, str]:
+    """Credit in 0..1 and a one-line rationale, from the gate's refusal and the resolved concept.
+
+        grade(ami, "NSTEMI", Concept("Non-ST elevation ... infarction", "I21.4", "icd10"), None)[0] == 1.0
+    """
+    if refusal:
+        return 0.0, f"{candidate!r} {refusal}: one diagnosis or nothing"
+    if same_concept(truth, candidate, concept):
         return EXACT, f"{candidate!r} names the diagnosis ({truth.diagnosis})"
-    known = index.lookup(candidate)
-    if known is None:
-        return 0.0, f"{candidate!r} is not the diagnosis and is not a known diagnosis"
-    if name_key(known.diagnosis) == name_key(truth.diagnosis):
-        return EXACT, f"{candidate!r} is another name of {truth.diagnosis}"
-    if known.icd10[:3] == truth.icd10.strip().upper()[:3]:
-        return CATEGORY, f"{known.diagnosis} shares ICD-10 category {known.icd10[:3]} with {truth.diagnosis}"
-    if known.body_system == truth.body_system:
-        return SYSTEM, f"{known.diagnosis} is in the same body system ({truth.body_system})"
-    return 0.0, f"{known.diagnosis} ({known.icd10}, {known.body_system}) is unrelated to the diagnosis"
+    if concept is None or not concept.code:
+        return 0.0, f"{candidate!r} is not the diagnosis and has no ICD-10-CM code to compare"
+    for level in ("category", "block", "chapter"):
+        if any(icd10.shared_level(concept.code, c) in _AT_LEAST[level] for c in truth.codes):
+            return LEVEL_CREDIT[level], f"{concept.name} ({concept.code}) shares the ICD-10-CM {level} of {truth.diagnosis} ({truth.icd10})"
+    return 0.0, f"{concept.name} ({concept.code}) is unrelated to {truth.diagnosis} ({truth.icd10 or 'no code'})"
+
+
+_AT_LEAST = {"category": {"category"}, "block": {"category", "block"}, "chapter": {"category", "block", "chapter"}}
+
+
+def judge_grade(truth: Truth, candidate: str, index: DiagnosisIndex) -> tuple[float, str, Concept | None]:
+    """`grade` with the gate and the coding done by `index`."""
+    refusal = gate(candidate, index) if candidate.strip() else "is empty"
+    concept = None if refusal else index.resolve(candidate)
+    credit, rationale = grade(truth, candidate, concept, refusal)
+    return credit, rationale, concept
 
 
 def rank(truth: Truth, diagnosis: str, differential: Iterable[str], index: DiagnosisIndex) -> int | None:
-    """1 when the final diagnosis is right, k when the truth is differential item k-1, else None."""
-    if is_truth(diagnosis, truth, index):
-        return 1
-    for position, item in enumerate(differential, start=2):
-        if is_truth(item, truth, index):
+    """1 when the final diagnosis is right, k when differential item k-1 is (each item passes
+    the same gate on its own), else None."""
+    for position, item in enumerate((diagnosis, *differential), start=1):
+        if item.strip() and judge_grade(truth, item, index)[0] >= EXACT:
             return position
     return None

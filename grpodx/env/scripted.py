@@ -13,6 +13,10 @@ How a question finds its facts, in order:
 Exam and test facts are eligible only when the doctor examines or orders something (the
 measurement role in AgentClinic); then they are answered first.
 
+Questions and facts are compared in `grpodx.text.canonical` form (ECG/electrocardiogram,
+belly/abdomen, pee/urine are one word each) and on word stems (smoke/smoking/smoker); a tag
+question ("..., right?") is cut off first, so it never selects a fact.
+
 What the case does not mention gets "I'm not sure ...", never "no": a case's silence is not a
 pertinent negative, and a "no" would teach the doctor findings the case never stated. Negated
 findings are answered with the case's own `negative` fact ("No, I haven't had a fever.").
@@ -25,11 +29,12 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
-from grpodx.env.text import STOPWORDS, content_stems, cue_spans, normalise
+from grpodx.text import STOPWORDS, canonical, content_stems, cue_spans
 
 MAX_FACTS = 3
 
@@ -106,16 +111,33 @@ def _rng(seed: int, question: str) -> random.Random:
     return random.Random(f"{seed}\x00{question}")  # str seeds hash with SHA-512: stable across runs
 
 
+_TAG = re.compile(
+    r"[,;]?\s*\b(right|ok|okay|yes|no|correct|true|huh|eh|isn'?t it|is it|aren'?t you|don'?t you|do you|"
+    r"haven'?t you|have you|didn'?t you|did you|wasn'?t it|was it|or not)\s*\?+\s*$",
+    re.IGNORECASE,
+)
+
+
 def opening(sheet: PatientSheet, seed: int) -> str:
-    """Greeting, demographics and the chief complaint."""
+    """Greeting, demographics and the chief complaint; a parent speaks for a baby."""
     greeting = _rng(seed, "").choice(GREETINGS)
-    who = f" I'm a {sheet.demographics}." if sheet.demographics else ""
+    if not sheet.demographics:
+        who = ""
+    elif re.search(r"\b(baby|newborn|infant)\b", sheet.demographics):
+        who = f" This is my {sheet.demographics}."
+    else:
+        who = f" I'm a {sheet.demographics}."
     return f"{greeting}{who} {sheet.chief_complaint}"
+
+
+def untagged(question: str) -> str:
+    """The question without a trailing tag ('You smoke, right?' -> 'You smoke')."""
+    return _TAG.sub("", question.strip())
 
 
 def is_measurement(question: str) -> bool:
     """Whether the doctor examines or orders something (exam and test facts become visible)."""
-    return bool(cue_spans(normalise(question), MEASUREMENT_CUES))
+    return bool(cue_spans(canonical(question), MEASUREMENT_CUES))
 
 
 def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
@@ -135,7 +157,7 @@ def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
         # answer exactly what an earlier one did, from the same side of the measurement line
         # ("What medications do you take?": the prescriptions and the denied drying medicines).
         twin = (frozenset(spans), measured_first == 0) in answered
-        if len(chosen) < MAX_FACTS and (not chosen or twin or (new and _meaningful(question, new))):
+        if len(chosen) < MAX_FACTS and ((not chosen and _meaningful(question, spans)) or twin or (new and _meaningful(question, new))):
             chosen.append((min(spans), fact))
             covered |= spans
             answered.add((frozenset(spans), measured_first == 0))
@@ -168,9 +190,10 @@ def _by_overlap(question: str, facts: list[Fact]) -> list[Fact]:
 
 def matching_facts(sheet: PatientSheet, question: str) -> list[Fact]:
     """The facts that answer `question` (empty when the case does not say)."""
+    question = untagged(question)
     measuring = is_measurement(question)
     facts = [f for f in sheet.facts if measuring or f.kind not in MEASURED_KINDS]
-    text = normalise(question)
+    text = canonical(question)
     chosen = _by_cues(text, facts, measuring)
     if chosen:
         return chosen

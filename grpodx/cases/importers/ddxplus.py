@@ -27,13 +27,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from grpodx.cases.checks import names_pattern
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import body_system_for_icd10, normalise_icd10, one_string
 from grpodx.cases.importers.text import classify, keywords
 from grpodx.cases.report import ImportReport, parse_records
 from grpodx.cases.schema import Case, DiseaseTemplate, TemplateFact
 from grpodx.cases.variation import instantiate
+from grpodx.text import names_pattern
 
 AGE_RANGES = {  # general epidemiology of the conditions DDXPlus names
     "Bronchiolitis": (0, 2), "Croup": (1, 6), "Acute otitis media": (1, 12), "Whooping cough": (1, 60),

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from grpodx.cases.coding import code_diagnosis
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import one_string, strings
 from grpodx.cases.importers.text import classify, keywords, parse_age, parse_sex
@@ -56,6 +57,7 @@ def parse_mediq(raw: Any, where: str, stem: str, body_system: str) -> Case:
     facts = strings(raw.get("facts"), where, "facts")
     options = _options(raw, where)
     diagnosis, aliases = _diagnosis(raw, options, where)
+    code, coded_system = code_diagnosis(diagnosis)
     patient = raw.get("patient") if isinstance(raw.get("patient"), dict) else {}
     record_id = raw.get("id")
     if not isinstance(record_id, (int, str)) or isinstance(record_id, bool):
@@ -65,7 +67,8 @@ def parse_mediq(raw: Any, where: str, stem: str, body_system: str) -> Case:
             "id": f"mediq/{stem}/{record_id}",
             "diagnosis": diagnosis,
             "aliases": list(aliases),
-            "body_system": body_system,
+            "icd10": code,
+            "body_system": body_system if body_system != "other" else coded_system,  # a file's own system wins
             "age": parse_age(str(patient.get("age", ""))),
             "sex": parse_sex(str(patient.get("gender", ""))),
             "chief_complaint": context[0],

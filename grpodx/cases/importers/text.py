@@ -1,24 +1,16 @@
-"""Small text heuristics the importers share: ask cues, fact kinds, sentences, demographics.
+"""Heuristics the importers share: ask cues, fact kinds, sentences, demographics.
 
 The scripted patient matches a doctor's question to facts by their `ask` cues and text, so
-imported facts get cues too: their content words, cut to 5-letter stems ("swelling" -> "swell")
-so that a question's inflections still match, as the bank's hand-written cues do ("radiat").
+imported facts get cues too: the stems of their content words in `grpodx.text.canonical`
+form (the one stemmer and term map the patient uses), so that a question's inflections and
+abbreviations still match ("smoking" -> "smok" meets "smoker"; "ECG" meets "electrocardiogram").
 """
 
 from __future__ import annotations
 
 import re
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be been before being
-    below both but by can could did do does doing down during each few for from further had has
-    have having he her here hers him his how i if in into is it its itself just me more most my no
-    nor not now of off on once only or other our out over own same she should so some such than
-    that the their them then there these they this those through to too under until up very was
-    we were what when where which while who whom why will with would you your yours patient
-    patients man woman boy girl male female he's she's reports reported reportedly presents
-    presented noted notes denies denied history also well yes none year years old ever either""".split()
-)
+from grpodx.text import IMPORT_STOPWORDS, canonical, stem
 
 NEGATION = re.compile(r"\b(no|not|denies|denied|denying|without|absent|negative for|never|none)\b", re.I)
 
@@ -34,15 +26,11 @@ KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def stem(word: str) -> str:
-    return word[:5]
-
-
 def keywords(text: str, limit: int = 6) -> tuple[str, ...]:
     """Distinct content-word stems of `text`, in order, at most `limit`."""
     cues: list[str] = []
-    for word in re.findall(r"[a-z][a-z0-9]+", text.lower().replace("'s ", " ")):
-        if len(word) < 3 or word in STOPWORDS:
+    for word in re.findall(r"[a-z][a-z0-9]+", canonical(text)):
+        if len(word) < 3 or word in IMPORT_STOPWORDS:
             continue
         cue = stem(word)
         if cue not in cues:
@@ -85,9 +73,19 @@ def parse_age(text: str) -> int | None:
     return number if unit in ("year", "yr") else number // 12 if unit == "month" else 0
 
 
+def parse_infant_age(text: str) -> str:
+    """'8-month-old' -> '8 months', '3 weeks' -> '3 weeks', 'newborn' -> '1 day'; '' from two years up."""
+    match = re.search(r"(\d+)\s*[- ]?\s*(year|yr|month|week|day)s?\b", text, re.I)  # the first age is the patient's
+    if match and match.group(2).lower() not in ("year", "yr"):
+        number, unit = int(match.group(1)), match.group(2).lower()
+        if unit != "month" or number < 24:
+            return f"{number} {unit}{'s' if number != 1 else ''}"
+    return "1 day" if re.search(r"\b(newborn|neonate)\b", text, re.I) and not match else ""
+
+
 def parse_sex(text: str) -> str | None:
-    if re.search(r"\b(female|woman|girl|lady|she)\b", text, re.I):
-        return "female"
-    if re.search(r"\b(male|man|boy|gentleman|he)\b", text, re.I):
-        return "male"
-    return None
+    """The first sex word wins: '2-day-old boy born to a 30-year-old woman' is a boy."""
+    match = re.search(r"\b(female|woman|girl|lady|she|daughter|male|man|boy|gentleman|he|son)\b", text, re.I)
+    if match is None:
+        return None
+    return "female" if match.group(1).lower() in ("female", "woman", "girl", "lady", "she", "daughter") else "male"

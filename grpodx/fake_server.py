@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: scripted replies, injected faults.
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks: scripted replies, injected faults, latency.
 
 Tests talk to it exactly as the project talks to a real provider (`model: openai/<name>` plus
 `api_base=server.url`), so retries, timeouts and parsing run through LiteLLM and the OpenAI

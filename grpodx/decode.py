@@ -1,0 +1,156 @@
+"""Batched sampling over the model's forward, with each sequence's KV cache kept between calls.
+
+`transformers.generate` re-encodes the whole conversation every doctor turn. Here a sequence
+owns a `SequenceCache` (the keys and values of the ids it has already fed): a call feeds only
+what was appended since (the last sampled token and the patient's reply) and samples.
+
+1. Each row's cache is left-padded to the longest and stacked into one `DynamicCache`; its new
+   ids are left-padded to the longest chunk. A 2D attention mask hides both paddings and the
+   position ids count only real tokens, so every row sees exactly its own sequence.
+2. One forward over the chunks (logits at the last position only), then one token per step
+   for every row until each has sampled a stop id or `max_new_tokens`.
+3. Sampling follows `generate`'s warpers: logits in float32 / temperature, top-p as
+   `TopPLogitsWarper` (keep the smallest set whose mass reaches top_p, at least one token),
+   `torch.multinomial` on torch's global RNG (or the given generator); temperature 0 is greedy.
+4. Each row's cache is cut back to its real slots (padding and finished rows' filler dropped),
+   so it holds exactly the ids it was fed, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class SequenceCache:
+    """The model's keys and values for `ids` (one sequence, no padding)."""
+
+    ids: list[int] = field(default_factory=list)
+    layers: list[tuple[Tensor, Tensor]] = field(default_factory=list)
+    """Per layer (keys, values), each [heads, len(ids), head_dim]."""
+    prefill_tokens: int = 0
+    """Tokens this sequence fed as prompt (everything but the one-token decode steps)."""
+
+
+@dataclass
+class DecodeStats:
+    """Counters over every call, for benchmarks."""
+
+    prefill_tokens: int = 0
+    decode_tokens: int = 0
+    calls: int = 0
+
+
+def pick_next(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> Tensor:
+    """Next token per row from float logits [B, V] -> [B], with `generate`'s sampling semantics."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    scores = logits / temperature  # [B, V]
+    if top_p < 1.0:
+        ordered, order = torch.sort(scores, descending=False)  # [B, V]
+        remove = ordered.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)  # [B, V]
+        remove[..., -1:] = False  # keep at least the most likely token
+        scores = scores.masked_fill(remove.scatter(1, order, remove), -float("inf"))
+    return torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(1)
+
+
+def _batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list[tuple[Tensor, Tensor]] | None, Tensor]:
+    """Left-pad every cache to the longest: per-layer [B, H, P, D] and the mask [B, P]."""
+    width = max(len(c.ids) for c in caches)
+    mask = torch.zeros(len(caches), width, dtype=torch.long, device=device)
+    if width == 0:
+        return None, mask
+    template = next(c for c in caches if c.ids).layers
+    layers = []
+    for layer, (k0, v0) in enumerate(template):
+        keys = k0.new_zeros(len(caches), k0.shape[0], width, k0.shape[2])  # [B, H, P, D]
+        values = v0.new_zeros(len(caches), v0.shape[0], width, v0.shape[2])
+        for row, cache in enumerate(caches):
+            n = len(cache.ids)
+            if n:
+                keys[row, :, width - n :], values[row, :, width - n :] = cache.layers[layer]
+        layers.append((keys, values))
+    for row, cache in enumerate(caches):
+        mask[row, width - len(cache.ids) :] = 1
+    return layers, mask
+
+
+def _left_pad(chunks: list[list[int]], pad: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    width = max(len(c) for c in chunks)
+    ids = torch.full((len(chunks), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for row, chunk in enumerate(chunks):
+        ids[row, width - len(chunk) :] = torch.tensor(chunk, dtype=torch.long)
+        mask[row, width - len(chunk) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _unbatch(cache, mask: Tensor, caches: list[SequenceCache], fed: list[list[int]]) -> None:
+    """Keep each row's real slots (mask == 1) as its new SequenceCache, in order."""
+    for row, sequence in enumerate(caches):
+        slots = mask[row].nonzero().squeeze(1)  # [n_row]
+        sequence.layers = [(layer.keys[row][:, slots].clone(), layer.values[row][:, slots].clone()) for layer in cache.layers]
+        sequence.ids = sequence.ids + fed[row]
+        assert len(sequence.ids) == len(slots), "KV cache and ids out of step"
+
+
+@torch.no_grad()
+def sample(
+    model: nn.Module,
+    prompts: list[list[int]],
+    caches: list[SequenceCache],
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    stop_ids: list[int],
+    pad_id: int,
+    stats: DecodeStats | None = None,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
+    """Sample a continuation of each prompt; `caches[i]` must hold a prefix of `prompts[i]` and is
+    advanced to cover what was fed. Each output ends at its first stop id (included)."""
+    device = next(model.parameters()).device
+    chunks = []
+    for prompt, cache in zip(prompts, caches):
+        if prompt[: len(cache.ids)] != cache.ids or len(prompt) == len(cache.ids):
+            raise ValueError("a KV cache must hold a proper prefix of its prompt (the sequence was rewritten)")
+        chunks.append(prompt[len(cache.ids) :])
+        cache.prefill_tokens += len(chunks[-1])
+    past, past_mask = _batch_past(caches, device)
+    ids, chunk_mask = _left_pad(chunks, pad_id, device)
+    mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
+    from transformers import DynamicCache
+
+    kv = DynamicCache(ddp_cache_data=past) if past is not None else DynamicCache()
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions[:, -ids.shape[1] :], cache=kv, use_cache=True, logits_to_keep=1)
+    stops = torch.tensor(stop_ids, device=device)
+    fed = [list(c) for c in chunks]
+    samples: list[list[int]] = [[] for _ in prompts]
+    active = torch.ones(len(prompts), dtype=torch.bool, device=device)
+    next_position = positions[:, -1] + 1  # [B]
+    for step in range(max_new_tokens):
+        token = pick_next(out.logits[:, -1].float(), temperature, top_p, generator)  # [B]
+        for row in active.nonzero().squeeze(1).tolist():
+            samples[row].append(int(token[row]))
+        active = active & ~torch.isin(token, stops)
+        if step + 1 == max_new_tokens or not bool(active.any()):
+            break
+        # a row still going feeds its token; a finished row feeds masked filler, dropped later, so
+        # the last sampled token (a stop id or the budget's last) is always fed with the next call
+        for row in active.nonzero().squeeze(1).tolist():
+            fed[row].append(int(token[row]))
+        mask = torch.cat([mask, active.long().unsqueeze(1)], dim=1)
+        token = torch.where(active, token, torch.full_like(token, pad_id))
+        out = model(input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=out.cache, use_cache=True, logits_to_keep=1)
+        next_position = next_position + 1
+    _unbatch(out.cache, mask, caches, fed)
+    if stats is not None:
+        stats.calls += 1
+        stats.prefill_tokens += sum(len(c) for c in chunks)
+        stats.decode_tokens += sum(len(s) for s in samples)
+    return samples
