@@ -7,6 +7,7 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from contextlib import nullcontext
@@ -23,6 +24,7 @@ from grpodx.cases.schema import Case
 from grpodx.data import CaseDataModule
 from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
+from grpodx.knobs import require
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
@@ -38,6 +40,8 @@ def stable_seed(*parts: object) -> int:
 
 
 class DoctorGRPO(L.LightningModule):
+    """The doctor trained by GRPO: its policy, patient, judge, rollout, update and reward settings."""
+
     def __init__(
         self,
         policy: PolicyConfig = PolicyConfig(),
@@ -51,15 +55,29 @@ class DoctorGRPO(L.LightningModule):
         seed: int = 0,
         validate_before_fit: bool = True,
     ) -> None:
-        """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
-        failed in the patient or judge (an outage, not bad luck). `validate_before_fit`: `fit`
-        validates once before the first step (results/val_step_000000.json, the run's "before")."""
+        """
+        Args:
+            policy: the doctor model and its LoRA adapter.
+            patient: the patient simulator (a LiteLLM model string and how to call it).
+            judge: the diagnosis judge (a LiteLLM model string and how to call it).
+            rollout: group size, turns and sampling of the conversations.
+            grpo: the GRPO loss and update.
+            reward: weights of the reward parts.
+            optim: the optimizer and learning-rate schedule.
+            max_env_error_fraction: stop the run when more than this share of a step's episodes
+                failed in the patient or judge (an outage, not bad luck).
+            seed: seeds sampling: each training step, and each evaluation case, draws from its own
+                seed, so a resumed run repeats an uninterrupted one.
+            validate_before_fit: `fit` validates once before the first step
+                (results/val_step_000000.json, the run's "before").
+        """
+        require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(
-            redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit})
-        )
+        # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
+        plain = json.loads(json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit})))
+        self.save_hyperparameters(plain)
         if rollout.top_p != 1.0:
             raise ValueError(
                 f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
@@ -128,6 +146,9 @@ class DoctorGRPO(L.LightningModule):
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
+        # Each step draws from its own seed, so a run resumed from a checkpoint samples what an
+        # uninterrupted run would have (torch's generator state is not in the checkpoint).
+        torch.manual_seed(stable_seed(self.seed, "train", self.global_step))
         started = time.perf_counter()
         episodes = self.roll_out(batch, self.rollout_config.group_size, self.rollout_config.temperature)
         rolled = time.perf_counter()
@@ -325,6 +346,7 @@ class DoctorGRPO(L.LightningModule):
         """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
         seeded by the case alone so that every run and every rank sees the same patient."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
+        torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
         episodes = self.rollouts.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature, evaluation=True)
         self.score(episodes)
         return episodes

@@ -23,9 +23,13 @@ if TYPE_CHECKING:
     from grpodx.env.base import Verdict
     from grpodx.rollout import Episode
 
+from grpodx.knobs import require
+
 
 @dataclass
 class RewardWeights:
+    """Weights of the reward parts: reward = w_dx * judged + w_format * format_ok - w_turn * questions."""
+
     w_dx: float = 1.0
     """Weight of the judge's score (0..1): diagnostic credit, blended with the process score
     when `judge.process_weight` > 0."""
@@ -41,6 +45,9 @@ class RewardWeights:
     def __post_init__(self) -> None:
         if min(self.w_dx, self.w_format, self.w_turn, self.w_format_graded) < 0:
             raise ValueError("reward weights (reward.w_dx, w_format, w_turn, w_format_graded) must be >= 0")
+
+    def __post_init__(self) -> None:
+        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn")}, self)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
 from grpodx.fake_server import FakeOpenAIServer
-from tests.case_helpers import DATA, FIXTURES, case_record, write_templates
+from tests.case_helpers import FIXTURES, case_record, write_templates
 
 
 def card(diagnosis, *, complaint="My chest hurts when I breathe in.", kind="exam"):
@@ -78,7 +80,27 @@ def test_generate_reports_cards_that_stay_invalid(tmp_path, capsys):
     assert code == 1 and len(server.requests) == 2
     captured = capsys.readouterr()
     assert "wrote 0 of 1 cards" in captured.out and "failed card 1: no JSON object in the reply" in captured.err
-    assert out.read_text() == ""
+    assert not out.exists()  # no empty file that would pass for a finished run
+
+
+def test_generate_without_a_key_makes_no_request(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out = tmp_path / "cases.jsonl"
+    with FakeOpenAIServer(lambda request: json.dumps(card("Pericarditis"))) as server:
+        code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url])
+    assert code == 1 and not server.requests and not out.exists()
+    err = capsys.readouterr().err
+    assert err.strip() == "error: openai/fake needs OPENAI_API_KEY in the environment (or --api-key)"
+
+
+def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tmp_path, capsys):
+    out = tmp_path / "cases.jsonl"
+    for status, said in ((401, "error: authentication failed for openai/fake"), (404, "error: the first request to openai/fake failed: NotFoundError")):
+        with FakeOpenAIServer(lambda request, status=status: status) as server:
+            code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url, "--api-key", "sk-bad"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(server.requests) == 1 and not out.exists(), status
+        assert len(err) == 1 and err[0].startswith(said), err
 
 
 def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
@@ -92,7 +114,15 @@ def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
 
 
 def test_module_entry_point_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{DATA / 'mediq' / 'all_craft_md.jsonl'}"],
+    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{FIXTURES / 'mediq_craft_md.jsonl'}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "read 4, accepted 4, rejected 0, cases 4" in result.stdout and "with answer options: 4" in result.stdout
+
+
+@pytest.mark.shared_data
+def test_stats_reads_the_real_mediq_file(shared_data):
+    result = subprocess.run([sys.executable, "-m", "grpodx", "cases", "stats", f"mediq:{shared_data / 'mediq' / 'all_craft_md.jsonl'}"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "read 140, accepted 140, rejected 0, cases 140" in result.stdout and "with answer options: 140" in result.stdout

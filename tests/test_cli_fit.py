@@ -51,6 +51,27 @@ def test_fit_writes_scalars_transcripts_adapters_and_small_checkpoints(tiny_run)
     assert checkpoint["global_step"] == 4
 
 
+def test_hparams_are_plain_yaml_and_adapters_carry_a_model_card(tiny_run):
+    import yaml
+
+    hparams = yaml.safe_load((tiny_run / "hparams.yaml").read_text())  # no !!python/tuple
+    assert hparams["optim"]["betas"] == [0.9, 0.99]
+    final = tiny_run / "adapters" / "final"
+    assert json.loads((final / "adapter_config.json").read_text())["base_model_name_or_path"] == "grpodx/tiny-phi3"  # not a cache path
+    card = (final / "README.md").read_text()
+    for said in ["Base model: `grpodx/tiny-phi3`", "Training data: `builtin`", "Optimizer steps: 4", "| val/accuracy |", "| train/reward |"]:
+        assert said in card, said
+
+
+def test_predict_writes_its_records_to_the_run(tiny_run, tmp_path, model_cache):
+    main(["predict", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={model_cache}",
+          "--trainer.enable_progress_bar=false", "--data.max_eval_cases=2", f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}"])
+    (run,) = (tmp_path / "lightning_logs").glob("version_*")
+    records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
+    assert all(r["transcript"] for r in records)
+
+
 def test_saved_config_is_the_full_recipe(tiny_run):
     text = (tiny_run / "config.yaml").read_text()
     for key in ["group_size", "epsilon_high", "max_turns", "lora", "scale_rewards", "aggregation", "save_steps"]:

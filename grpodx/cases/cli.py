@@ -115,13 +115,13 @@ def _show(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from grpodx.cases.generate import generate_cases  # imports litellm: only when generating
 
-    result = asyncio.run(
-        generate_cases(
-            args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed, max_retries=args.max_retries, temperature=args.temperature
-        )
-    )
-    write_cases(args.output, result.cases)
-    print(f"wrote {len(result.cases)} of {args.n} cards to {args.output} ({result.attempts} requests)")
+    result = asyncio.run(generate_cases(args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed,
+                                        max_retries=args.max_retries, temperature=args.temperature))
+    if result.stopped:
+        print(f"error: {result.stopped}", file=sys.stderr)
+    if result.cases:  # an empty file would pass for a finished, empty run
+        write_cases(args.output, result.cases)
+    print(f"wrote {len(result.cases)} of {args.n} cards to {args.output if result.cases else '(nothing: no file written)'} ({result.attempts} requests)")
     for failure in result.failures:
         print(f"  failed {failure}", file=sys.stderr)
     return 0 if len(result.cases) == args.n else 1

@@ -8,12 +8,17 @@ verdict = await judge.score(case, "pneumonia", ["pulmonary embolism"])
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
-from grpodx.env.judge import LiteLLMJudge
-from grpodx.env.patient import LiteLLMPatient
-from grpodx.env.providers import register
 from grpodx.env.rubric import DiagnosisIndex
+
+if TYPE_CHECKING:
+    from grpodx.cases.schema import Case  # noqa: F401
+
+# LiteLLM (seconds to import) is loaded only when a patient or judge is built, so that reading
+# the configs (`fit --help`, `--print_config`) does not pay for it.
 
 __all__ = [
     "RUBRIC_JUDGE",
@@ -34,6 +39,9 @@ __all__ = [
 
 def build_patient(config: PatientConfig) -> Patient:
     """The patient for `config.model`; `grpodx/...` models are registered with LiteLLM first."""
+    from grpodx.env.patient import LiteLLMPatient
+    from grpodx.env.providers import register
+
     register()
     return LiteLLMPatient(config)
 
@@ -43,5 +51,8 @@ def build_judge(config: JudgeConfig, index: DiagnosisIndex) -> Judge:
     cases' names over ICD-10-CM: `DiagnosisIndex.for_cases(cases)`)."""
     if not isinstance(index, DiagnosisIndex):
         raise TypeError(f"build_judge: index must be a DiagnosisIndex (DiagnosisIndex.for_cases(cases)), got {type(index).__name__}")
+    from grpodx.env.judge import LiteLLMJudge
+    from grpodx.env.providers import register
+
     register()
     return LiteLLMJudge(config, index)
