@@ -43,11 +43,7 @@ class RewardWeights:
     turn, so an untrained model's groups differ before any turn is perfect (the cold start)."""
 
     def __post_init__(self) -> None:
-        if min(self.w_dx, self.w_format, self.w_turn, self.w_format_graded) < 0:
-            raise ValueError("reward weights (reward.w_dx, w_format, w_turn, w_format_graded) must be >= 0")
-
-    def __post_init__(self) -> None:
-        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn")}, self)
+        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn", "w_format_graded")}, self)
 
 
 @dataclass(frozen=True)
