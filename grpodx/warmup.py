@@ -123,7 +123,7 @@ def supervised_steps(policy, rows: list[tuple[list[int], list[int]]], steps: int
         ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
         attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
         mask = torch.tensor([m + [0] * (width - len(m)) for _, m in batch], device=policy.device)[:, 1:].float()  # [n, T-1]
-        logp = policy.log_probs(ids, attention)  # [n, T-1]
+        logp = policy.log_probs(ids, attention, where=mask)  # [n, T-1], 0 off the doctor's tokens
         loss = -(logp * mask).sum() / mask.sum()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

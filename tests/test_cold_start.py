@@ -9,6 +9,8 @@ from grpodx.rewards import RewardParts, RewardWeights, Rubric, reward_funcs
 from grpodx.rollout import RolloutConfig, RolloutEngine
 from grpodx.warmup import WarmUp, conversation_ids, fact_question
 
+from case_helpers import judge_index
+
 
 class RecordingPolicy:
     """The real tiny policy, recording each generate call's prompts, samples and options."""
@@ -32,7 +34,7 @@ def cases(n=3, seed=1):
 
 def engine(policy, **rollout):
     config = RolloutConfig(**({"group_size": 2, "max_turns": 2, "max_new_tokens": 16} | rollout))
-    return RolloutEngine(policy, build_patient(PatientConfig()), build_judge(JudgeConfig()), config)
+    return RolloutEngine(policy, build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index()), config)
 
 
 def test_forced_final_turn_is_context_and_the_samples_stay_exact(tiny_policy):
