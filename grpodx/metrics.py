@@ -24,7 +24,7 @@ import torch
 from torchmetrics import MeanMetric, Metric, MetricCollection
 
 from grpodx.cases.schema import BODY_SYSTEMS
-from grpodx.env.patient import REDACTED
+from grpodx.env.base import REDACTED
 from grpodx.rollout import Episode
 
 PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy")

@@ -22,7 +22,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.data import CaseDataModule
-from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
 from grpodx.knobs import require
 from grpodx.metrics import DiagnosticMetrics
@@ -102,6 +102,8 @@ class DoctorGRPO(L.LightningModule):
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
+            from grpodx.env.rubric import DiagnosisIndex  # the ICD-10-CM code set loads in seconds: not for --help
+
             index = DiagnosisIndex.for_cases(self._judge_cases())
             patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, index)
             self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)

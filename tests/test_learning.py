@@ -18,6 +18,7 @@ from grpodx.optim import OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
 from grpodx.rewards import RewardParts
 from grpodx.rollout import Episode, RolloutConfig
+from grpodx.template import ChatTokens
 
 OPENINGS = ("<reason>a", "<reason>l")  # "ask about ..." or "likely ..."
 
@@ -28,7 +29,7 @@ class OpeningGame(DoctorGRPO):
     rewarded = OPENINGS[0]
 
     def prompt(self, complaint: str) -> list[int]:
-        return self.engine.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
+        return ChatTokens(self.policy.tokenizer, self.policy.stop_ids).prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
 
     def roll_out(self, cases, group_size, temperature):
         prompts = [self.prompt(case.chief_complaint) for case in cases for _ in range(group_size)]
@@ -66,7 +67,6 @@ def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
         optim=OptimConfig(lr=3e-3),
     )
     data = CaseDataModule(batch_size=2, variants_per_disease=1, max_eval_cases=1)
-    model.setup("fit")
     probe = model.prompt("I've had a bad headache since this morning.")
     model.rewarded = min(OPENINGS, key=lambda opening: model.opening_probability(probe, opening))
     before = model.opening_probability(probe, model.rewarded)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
-from grpodx.env.rubric import DiagnosisIndex
 
 if TYPE_CHECKING:
     from grpodx.cases.schema import Case  # noqa: F401
+    from grpodx.env.rubric import DiagnosisIndex
 
 # LiteLLM (seconds to import) is loaded only when a patient or judge is built, so that reading
 # the configs (`fit --help`, `--print_config`) does not pay for it.
@@ -49,6 +49,8 @@ def build_patient(config: PatientConfig) -> Patient:
 def build_judge(config: JudgeConfig, index: DiagnosisIndex) -> Judge:
     """The judge for `config.model`, coding answers with `index` (the bank's and the loaded
     cases' names over ICD-10-CM: `DiagnosisIndex.for_cases(cases)`)."""
+    from grpodx.env.rubric import DiagnosisIndex
+
     if not isinstance(index, DiagnosisIndex):
         raise TypeError(f"build_judge: index must be a DiagnosisIndex (DiagnosisIndex.for_cases(cases)), got {type(index).__name__}")
     from grpodx.env.judge import LiteLLMJudge
@@ -56,3 +58,12 @@ def build_judge(config: JudgeConfig, index: DiagnosisIndex) -> Judge:
 
     register()
     return LiteLLMJudge(config, index)
+
+
+def __getattr__(name: str) -> object:
+    """`DiagnosisIndex` loads the ICD-10-CM code set (seconds): only when it is asked for."""
+    if name == "DiagnosisIndex":
+        from grpodx.env.rubric import DiagnosisIndex
+
+        return DiagnosisIndex
+    raise AttributeError(f"module 'grpodx.env' has no attribute {name!r}")
