@@ -61,8 +61,9 @@ def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) 
     if trainer.is_global_zero:
         headline = ("train/reward", "train/accuracy", "train/credit")
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
-        card = AdapterCard(base_model=pl_module.policy.config.model, steps=trainer.global_step,
-                           data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics)
+        card = AdapterCard(
+            base_model=pl_module.policy.config.model, steps=trainer.global_step, data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics
+        )
         pl_module.policy.save_adapter(folder, card)
     return folder
 

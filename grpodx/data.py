@@ -30,7 +30,9 @@ def keep_diagnoses(cases: list[Case], names: list[str]) -> list[Case]:
     known = {c.diagnosis.lower() for c in cases}
     unknown = sorted(wanted - known)
     if not wanted or unknown:
-        raise ValueError(f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)")
+        raise ValueError(
+            f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)"
+        )
     return [c for c in cases if c.diagnosis.lower() in wanted]
 
 
@@ -72,17 +74,29 @@ class CaseDataModule(LightningDataModule):
             test_cases: evaluate `test` on these sources instead of the test split (any source
                 string, e.g. `agentclinic:cases.jsonl`); all their cases are test cases.
         """
-        require("data", {
-            "sources": (bool(sources), "at least one case source"),
-            "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
-            "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
-            "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
-            "batch_size": (batch_size >= 1, ">= 1"),
-            "eval_batch_size": (eval_batch_size >= 1, ">= 1"),
-            "max_train_cases": (max_train_cases is None or max_train_cases >= 1, "empty or >= 1"),
-            "max_eval_cases": (max_eval_cases is None or max_eval_cases >= 1, "empty or >= 1"),
-        }, dict(sources=sources, variants_per_disease=variants_per_disease, val_fraction=val_fraction, test_fraction=test_fraction,
-                batch_size=batch_size, eval_batch_size=eval_batch_size, max_train_cases=max_train_cases, max_eval_cases=max_eval_cases))
+        require(
+            "data",
+            {
+                "sources": (bool(sources), "at least one case source"),
+                "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
+                "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
+                "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
+                "batch_size": (batch_size >= 1, ">= 1"),
+                "eval_batch_size": (eval_batch_size >= 1, ">= 1"),
+                "max_train_cases": (max_train_cases is None or max_train_cases >= 1, "empty or >= 1"),
+                "max_eval_cases": (max_eval_cases is None or max_eval_cases >= 1, "empty or >= 1"),
+            },
+            dict(
+                sources=sources,
+                variants_per_disease=variants_per_disease,
+                val_fraction=val_fraction,
+                test_fraction=test_fraction,
+                batch_size=batch_size,
+                eval_batch_size=eval_batch_size,
+                max_train_cases=max_train_cases,
+                max_eval_cases=max_eval_cases,
+            ),
+        )
         super().__init__()
         self.save_hyperparameters()
         self.sources = list(sources)
@@ -103,9 +117,7 @@ class CaseDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._all is not None:
             return
-        cases, reports = load_sources(
-            self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid
-        )
+        cases, reports = load_sources(self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
         subset = keep_diagnoses(cases, self.keep_diagnoses) if self.keep_diagnoses is not None else cases
         train, val, test = split_cases(subset, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         if self.test_sources:

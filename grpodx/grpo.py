@@ -55,14 +55,18 @@ class GRPOConfig:
     policy and a reference pass). False skips them: cheaper, the loss drops their beta * KL."""
 
     def __post_init__(self) -> None:
-        require("model.grpo", {
-            "epsilon_low": (0 <= self.epsilon_low < 1, "in [0, 1)"),
-            "epsilon_high": (self.epsilon_high >= 0, ">= 0"),
-            "beta": (self.beta >= 0, ">= 0"),
-            "mu": (self.mu >= 1, ">= 1"),
-            "micro_batch_size": (self.micro_batch_size >= 1, ">= 1"),
-            "token_budget": (self.token_budget is None or self.token_budget >= 1, "empty or >= 1"),
-        }, self)
+        require(
+            "model.grpo",
+            {
+                "epsilon_low": (0 <= self.epsilon_low < 1, "in [0, 1)"),
+                "epsilon_high": (self.epsilon_high >= 0, ">= 0"),
+                "beta": (self.beta >= 0, ">= 0"),
+                "mu": (self.mu >= 1, ">= 1"),
+                "micro_batch_size": (self.micro_batch_size >= 1, ">= 1"),
+                "token_budget": (self.token_budget is None or self.token_budget >= 1, "empty or >= 1"),
+            },
+            self,
+        )
 
 
 def group_advantages(rewards: Tensor, valid: Tensor, scale: Scale = "group", eps: float = 1e-4) -> Tensor:

@@ -76,7 +76,9 @@ class DoctorGRPO(L.LightningModule):
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
         # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
-        plain = json.loads(json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit})))
+        plain = json.loads(
+            json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
+        )
         self.save_hyperparameters(plain)
         if rollout.top_p != 1.0:
             raise ValueError(

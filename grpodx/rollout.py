@@ -81,17 +81,21 @@ class RolloutConfig:
     """Forbid repeating any n-gram of this size in a doctor turn, validate/test only (0: off)."""
 
     def __post_init__(self) -> None:
-        require("model.rollout", {
-            "group_size": (self.group_size >= 2, ">= 2 (advantages compare the attempts of a group)"),
-            "max_turns": (self.max_turns >= 1, ">= 1"),
-            "max_new_tokens": (self.max_new_tokens >= 1, ">= 1"),
-            "temperature": (self.temperature >= 0, ">= 0"),
-            "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
-            "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
-            "eval_samples": (self.eval_samples >= 1, ">= 1"),
-            "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
-            "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
-        }, self)
+        require(
+            "model.rollout",
+            {
+                "group_size": (self.group_size >= 2, ">= 2 (advantages compare the attempts of a group)"),
+                "max_turns": (self.max_turns >= 1, ">= 1"),
+                "max_new_tokens": (self.max_new_tokens >= 1, ">= 1"),
+                "temperature": (self.temperature >= 0, ">= 0"),
+                "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
+                "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
+                "eval_samples": (self.eval_samples >= 1, ">= 1"),
+                "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
+                "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
+            },
+            self,
+        )
         if self.eval_samples > 1 and self.eval_temperature == 0:
             raise ValueError(
                 f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"

@@ -26,6 +26,7 @@ def data_path(request: Any) -> Path:
     param = request.param
     return param if isinstance(param, Path) else request.getfixturevalue("shared_data") / param
 
+
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
 
 

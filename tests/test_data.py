@@ -78,8 +78,19 @@ def test_every_argument_is_in_lightning_cli_config(bank, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         LightningCLI(datamodule_class=CaseDataModule, run=False, args=["--print_config"], auto_configure_optimizers=False)
     printed = capsys.readouterr().out
-    for name in ("sources", "variants_per_disease", "split_by", "val_fraction", "test_fraction", "seed",
-                 "batch_size", "eval_batch_size", "skip_invalid", "max_train_cases", "max_eval_cases"):
+    for name in (
+        "sources",
+        "variants_per_disease",
+        "split_by",
+        "val_fraction",
+        "test_fraction",
+        "seed",
+        "batch_size",
+        "eval_batch_size",
+        "skip_invalid",
+        "max_train_cases",
+        "max_eval_cases",
+    ):
         assert f"  {name}:" in printed
 
 

@@ -29,7 +29,9 @@ class OpeningGame(DoctorGRPO):
     rewarded = OPENINGS[0]
 
     def prompt(self, complaint: str) -> list[int]:
-        return ChatTokens(self.policy.tokenizer, self.policy.stop_ids).prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
+        return ChatTokens(self.policy.tokenizer, self.policy.stop_ids).prompt_ids(
+            [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}]
+        )
 
     def roll_out(self, cases, group_size, temperature):
         prompts = [self.prompt(case.chief_complaint) for case in cases for _ in range(group_size)]
@@ -71,8 +73,13 @@ def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
     model.rewarded = min(OPENINGS, key=lambda opening: model.opening_probability(probe, opening))
     before = model.opening_probability(probe, model.rewarded)
     trainer = L.Trainer(
-        max_steps=20, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+        max_steps=20,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
     )
     trainer.fit(model, datamodule=data)
     after = model.opening_probability(probe, model.rewarded)

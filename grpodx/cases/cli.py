@@ -115,8 +115,11 @@ def _show(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from grpodx.cases.generate import generate_cases  # imports litellm: only when generating
 
-    result = asyncio.run(generate_cases(args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed,
-                                        max_retries=args.max_retries, temperature=args.temperature))
+    result = asyncio.run(
+        generate_cases(
+            args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed, max_retries=args.max_retries, temperature=args.temperature
+        )
+    )
     if result.stopped:
         print(f"error: {result.stopped}", file=sys.stderr)
     if result.cases:  # an empty file would pass for a finished, empty run

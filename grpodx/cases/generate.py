@@ -114,14 +114,24 @@ async def generate_card(index: int, completion: dict[str, Any], seed: int, max_r
             return check_card(reply, f"card {index + 1} attempt {attempt + 1}", taken_lower)
         except (ValueError, CaseError) as error:  # json.JSONDecodeError is a ValueError
             problem = str(error)
-            messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": f"That card is invalid: {problem}. Reply with the corrected JSON object only."}]
+            messages += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": f"That card is invalid: {problem}. Reply with the corrected JSON object only."},
+            ]
     result.failures.append(f"card {index + 1}: {problem}")
     return None
 
 
 async def generate_cases(
-    model: str, n: int, *, api_base: str | None = None, api_key: str | None = None, seed: int = 0,
-    max_retries: int = 3, temperature: float = 0.9, timeout: float = 120.0,
+    model: str,
+    n: int,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    seed: int = 0,
+    max_retries: int = 3,
+    temperature: float = 0.9,
+    timeout: float = 120.0,
 ) -> GenerationResult:
     """`n` cards, one after another (each prompt lists the diagnoses before it)."""
     # drop_params: providers without `seed` ignore it instead of failing the request.

@@ -44,15 +44,19 @@ class ModelConfig:
     """Calls in flight at once for this component, over all episodes."""
 
     def __post_init__(self) -> None:
-        require(self.key, {
-            "model": (bool(self.model.strip()) and "/" in self.model, "a LiteLLM 'provider/model' string"),
-            "temperature": (0.0 <= self.temperature <= 2.0, "in [0, 2]"),
-            "max_tokens": (self.max_tokens > 0, "> 0"),
-            "timeout": (self.timeout > 0, "> 0"),
-            "num_retries": (self.num_retries >= 0, ">= 0"),
-            "retry_backoff": (self.retry_backoff >= 0, ">= 0"),
-            "max_concurrency": (self.max_concurrency > 0, "> 0"),
-        }, self)
+        require(
+            self.key,
+            {
+                "model": (bool(self.model.strip()) and "/" in self.model, "a LiteLLM 'provider/model' string"),
+                "temperature": (0.0 <= self.temperature <= 2.0, "in [0, 2]"),
+                "max_tokens": (self.max_tokens > 0, "> 0"),
+                "timeout": (self.timeout > 0, "> 0"),
+                "num_retries": (self.num_retries >= 0, ">= 0"),
+                "retry_backoff": (self.retry_backoff >= 0, ">= 0"),
+                "max_concurrency": (self.max_concurrency > 0, "> 0"),
+            },
+            self,
+        )
 
 
 @dataclass
@@ -78,9 +82,20 @@ class JudgeConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.key, {
-            "process_weight": (0.0 <= self.process_weight <= 1.0, "in [0, 1]"),
-        }, self)
-        require(self.key, {
-            "process_weight": (self.process_weight == 0 or self.model != RUBRIC_JUDGE, f"0 with {RUBRIC_JUDGE}, which grades diagnoses only (a process score needs an LLM judge model)"),
-        }, self)
+        require(
+            self.key,
+            {
+                "process_weight": (0.0 <= self.process_weight <= 1.0, "in [0, 1]"),
+            },
+            self,
+        )
+        require(
+            self.key,
+            {
+                "process_weight": (
+                    self.process_weight == 0 or self.model != RUBRIC_JUDGE,
+                    f"0 with {RUBRIC_JUDGE}, which grades diagnoses only (a process score needs an LLM judge model)",
+                ),
+            },
+            self,
+        )
