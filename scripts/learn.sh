@@ -8,7 +8,7 @@
 # 3. test   the warmed-up adapter (GRPO's gain is then its own line)            -> RUN/warm
 # 4. test   the GRPO-trained adapter                                             -> RUN/trained
 # 5. test   base and trained on cases of 12 diagnoses never trained on           -> RUN/unseen_*
-# 6. report before vs after (if this checkout has `python -m grpodx report`)
+# 6. a summary table (scripts/learn_summary.py) and report pages: trained vs base, warm vs base
 #
 # Extra options go to every stage, e.g. a pilot: scripts/learn.sh runs/pilot --trainer.max_steps 10
 # or a local model folder: --model.policy.model /path/to/SmolLM2-135M-Instruct
@@ -42,6 +42,7 @@ stage "5/5 held-out diagnoses: base and trained"
 $PY -m grpodx test "${CONFIG[@]}" "${UNSEEN[@]}" --trainer.default_root_dir "$RUN/unseen_base" "$@"
 $PY -m grpodx test "${CONFIG[@]}" "${UNSEEN[@]}" --model.policy.adapter_path "$ADAPTERS/final" --trainer.default_root_dir "$RUN/unseen_trained" "$@"
 stage "done"
-if $PY -m grpodx report --help >/dev/null 2>&1; then
-  $PY -m grpodx report "$RUN/trained/lightning_logs/version_0" --compare "$RUN/base/lightning_logs/version_0" || true
-fi
+$PY scripts/learn_summary.py "$RUN" | tee "$RUN/summary.md"
+$PY -m grpodx report "$RUN/trained" --compare "$RUN/base" --out "$RUN/trained_vs_base.html"
+$PY -m grpodx report "$RUN/warm" --compare "$RUN/base" --out "$RUN/warm_vs_base.html"
+$PY -m grpodx report "$RUN/trained" --compare "$RUN/warm" --out "$RUN/trained_vs_warm.html"

@@ -1,0 +1,70 @@
+"""Print the "Does it learn?" table of a scripts/learn.sh run: each test evaluation with 95%
+intervals, each compared with the base model on the same cases (McNemar's exact test on
+accuracy, a paired bootstrap on credit), and the lenient score (the right disease named
+anywhere in the doctor's last turn), so format gains are not sold as medicine.
+
+    python scripts/learn_summary.py runs/learn
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's grpodx
+
+STAGES = (
+    ("base", "base"),
+    ("warm", "after warm-up"),
+    ("trained", "after GRPO"),
+    ("unseen_base", "unseen dx: base"),
+    ("unseen_trained", "unseen dx: after GRPO"),
+)
+FIGURES = ("accuracy", "accuracy@3", "credit", "format", "diagnosed", "turns_to_diagnosis")
+
+
+def lenient(record: dict) -> float:
+    """1 when the truth or one of its aliases appears anywhere in the doctor's last message."""
+    from grpodx.cases.bank import builtin_templates
+
+    names = {t.diagnosis: (t.diagnosis, *t.aliases) for t in builtin_templates()}.get(record["truth"], (record["truth"],))
+    last = next((m["content"] for m in reversed(record["messages"]) if m["role"] == "assistant"), "").lower()
+    return float(any(re.search(rf"\b{re.escape(n.lower())}\b", last) for n in names))  # whole words: "MI" is not in "mind"
+
+
+def _cell(result: dict, name: str) -> str:
+    interval = result["intervals"].get(name)
+    if interval is None:
+        return "–"
+    return f"{interval['value']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+
+
+def main(argv: list[str]) -> int:
+    from grpodx.report import load_run, paired
+    from grpodx.stats import mcnemar_exact, paired_bootstrap_p
+
+    root = Path(argv[0] if argv else "runs/learn")
+    evaluations = {}
+    for folder, label in STAGES:
+        if (root / folder).exists():
+            evaluations[folder] = (label, load_run(root / folder).main())
+    print(f"| {' | '.join(['model', 'n', *FIGURES, 'lenient', 'p(acc) vs base', 'p(credit) vs base'])} |")
+    print("|" + "---|" * (len(FIGURES) + 5))
+    for folder, (label, ev) in evaluations.items():
+        base = evaluations.get("unseen_base" if folder.startswith("unseen") else "base")
+        p_acc = p_credit = "–"
+        if base and base[1] is not ev:
+            before, after = paired(base[1], ev)
+            b = sum(x["correct"] and not y["correct"] for x, y in zip(before, after))
+            c = sum(y["correct"] and not x["correct"] for x, y in zip(before, after))
+            p_acc = f"{mcnemar_exact(b, c):.3g} ({b}→{c})"
+            p_credit = f"{paired_bootstrap_p([x['credit'] for x in before], [y['credit'] for y in after], seed=0):.3g}"
+        loose = sum(lenient(r) for r in ev.records) / max(len(ev.records), 1)
+        cells = [_cell(ev.result, f) for f in FIGURES]
+        print(f"| {' | '.join([label, str(len(ev.records)), *cells, f'{loose:.2f}', p_acc, p_credit])} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
