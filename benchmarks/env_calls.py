@@ -57,8 +57,10 @@ def main() -> None:
         for case, question, reply in picks:
             direct(case, question, reply)
         backend = (time.perf_counter() - start) / len(picks)
-        print(f"{name}: {len(picks) / seconds:.0f} calls/s through LiteLLM ({args.concurrency} concurrent); "
-              f"backend alone {backend * 1000:.2f} ms/call ({backend * len(picks) / seconds:.0%} of the time)")
+        print(
+            f"{name}: {len(picks) / seconds:.0f} calls/s through LiteLLM ({args.concurrency} concurrent); "
+            f"backend alone {backend * 1000:.2f} ms/call ({backend * len(picks) / seconds:.0%} of the time)"
+        )
 
 
 if __name__ == "__main__":

@@ -99,7 +99,14 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     if sequential:
         sequential.pop("_prompts")
     ceiling = _ceiling(policy, batched, rollout.temperature)
-    result = {"config": args.config, "model": configs["policy"].model, "latency_ms": args.latency_ms, "episodes": batched["episodes"], "rollout": batched, "ceiling": ceiling}
+    result = {
+        "config": args.config,
+        "model": configs["policy"].model,
+        "latency_ms": args.latency_ms,
+        "episodes": batched["episodes"],
+        "rollout": batched,
+        "ceiling": ceiling,
+    }
     result["generation_vs_ceiling"] = batched["generated_tokens_per_s_while_generating"] / ceiling["generated_tokens_per_s"]
     if sequential:
         result["sequential"] = sequential
@@ -220,9 +227,14 @@ def bench_step(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, A
     plain_s = _best_of(lambda: _plain_pass(module, batch), args.repeats)
     memory = {b: _memory_in_child(args, b) for b in (beta, 0.0)}
     return {
-        "config": args.config, "model": configs["policy"].model, "rows": rows, "tokens_per_row": batch.input_ids.shape[1],
-        "doctor_tokens": int(batch.loss_mask.sum()), "beta": beta,
-        "loss_pass_tokens_per_s": tokens / loss_s, "plain_forward_backward_tokens_per_s": tokens / plain_s,
+        "config": args.config,
+        "model": configs["policy"].model,
+        "rows": rows,
+        "tokens_per_row": batch.input_ids.shape[1],
+        "doctor_tokens": int(batch.loss_mask.sum()),
+        "beta": beta,
+        "loss_pass_tokens_per_s": tokens / loss_s,
+        "plain_forward_backward_tokens_per_s": tokens / plain_s,
         "loss_pass_vs_plain": plain_s / loss_s,
         "peak_memory_mb": {f"beta={b}": m["peak_mb"] for b, m in memory.items()},
         "peak_memory_beta_vs_no_beta": memory[beta]["peak_mb"] / memory[0.0]["peak_mb"],
@@ -278,4 +290,3 @@ class _Peak:
 def _rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -9,8 +10,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -28,8 +30,12 @@ class AdapterExport(L.Callback):
     """
 
     def __init__(self, save_steps: int = 100) -> None:
+        """
+        Args:
+            save_steps: export every this many optimizer steps (the seed's --save-steps).
+        """
         if save_steps < 1:
-            raise ValueError(f"save_steps must be >= 1, got {save_steps}")
+            raise ValueError(f"adapter_export.save_steps must be >= 1, got {save_steps}")
         self.save_steps = save_steps
         self._last = -1
 
@@ -44,15 +50,57 @@ class AdapterExport(L.Callback):
 
     @staticmethod
     def _export(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
-        folder = run_dir(trainer) / "adapters" / name  # on every rank (a broadcast under DDP)
+        export_adapter(trainer, pl_module, name)
+
+
+def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> Path:
+    """<run>/adapters/<name>/: the PEFT adapter and a model card with the run's data, steps and metrics."""
+    from grpodx.model_card import AdapterCard
+
+    folder = run_dir(trainer) / "adapters" / name
+    if trainer.is_global_zero:
+        headline = ("train/reward", "train/accuracy", "train/credit")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
+        card = AdapterCard(
+            base_model=pl_module.policy.config.model, steps=trainer.global_step, data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics
+        )
+        pl_module.policy.save_adapter(folder, card)
+    return folder
+
+
+class PredictionWriter(BasePredictionWriter):
+    """`predict` writes one JSON line per case to <run>/predictions.jsonl: diagnosis, truth, credit, transcript."""
+
+    def __init__(self) -> None:
+        super().__init__(write_interval="batch")
+        self.path: Path | None = None
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.path = run_dir(trainer) / "predictions.jsonl"
         if trainer.is_global_zero:
-            pl_module.policy.save_adapter(folder)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("", encoding="utf-8")
+
+    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, *args: Any) -> None:
+        assert self.path is not None
+        with self.path.open("a", encoding="utf-8") as file:
+            file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in prediction)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        rank_zero_info(f"predictions: {self.path}")
 
 
 class TranscriptLogger(L.Callback):
     """Write a few whole conversations, reasoning included, as TensorBoard text."""
 
     def __init__(self, every_n_steps: int = 10, num_transcripts: int = 2) -> None:
+        """
+        Args:
+            every_n_steps: write transcripts every this many optimizer steps (0: never in training).
+            num_transcripts: conversations written each time.
+        """
+        if every_n_steps < 0 or num_transcripts < 0:
+            raise ValueError(f"transcripts.every_n_steps and transcripts.num_transcripts must be >= 0, got {every_n_steps}, {num_transcripts}")
         self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:

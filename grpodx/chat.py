@@ -50,7 +50,10 @@ def converse(doctor, read: TextIO, write: TextIO, max_turns: int, max_new_tokens
     opening = _answer(read, write)
     if not opening:
         return
-    messages: list[ChatMessage] = [{"role": "system", "content": system_prompt(max_turns)}, {"role": "user", "content": patient_message(opening, max_turns == 1)}]
+    messages: list[ChatMessage] = [
+        {"role": "system", "content": system_prompt(max_turns)},
+        {"role": "user", "content": patient_message(opening, max_turns == 1)},
+    ]
     ids = chat.prompt_ids(messages)
     for turn in range(1, max_turns + 1):
         if len(ids) + max_new_tokens > doctor.config.max_seq_len:

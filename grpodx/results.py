@@ -43,7 +43,7 @@ def episode_record(e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), mul
         "rationale": verdict.rationale if verdict else "",
         "turns": e.turns,
         "reward": e.reward,
-        "parts": dict(e.parts),
+        "parts": dict(e.parts.items()) if e.parts else {},
         "values": episode_values(e, top_k, multiple_choice),
         "messages": e.messages,
         "dialogue": e.dialogue,

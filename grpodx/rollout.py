@@ -38,7 +38,9 @@ from grpodx.dialogue import (
     system_prompt,
 )
 from grpodx.env.base import EnvError, Judge, Message, Patient, Verdict
+from grpodx.knobs import require
 from grpodx.policy import Policy
+from grpodx.rewards import RewardParts
 from grpodx.template import ChatTokens
 
 Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"]
@@ -50,6 +52,8 @@ _SPEAKER = {chat: role for role, chat in DOCTOR_CHAT_ROLE.items()}  # transcript
 
 @dataclass
 class RolloutConfig:
+    """The conversations: how many attempts per case, how long, and how they are sampled."""
+
     group_size: int = 8
     """Attempts per case; advantages compare them."""
     max_turns: int = 5
@@ -57,7 +61,9 @@ class RolloutConfig:
     max_new_tokens: int = 256
     """Token budget of one doctor turn."""
     temperature: float = 1.0
+    """Sampling temperature of the doctor in training (log-probs are taken at the same temperature)."""
     top_p: float = 1.0
+    """Nucleus sampling in training: sample from the smallest token set with this much probability."""
     eval_temperature: float = 0.0
     """Sampling temperature for validate/test; 0 is greedy."""
     eval_samples: int = 1
@@ -75,16 +81,25 @@ class RolloutConfig:
     """Forbid repeating any n-gram of this size in a doctor turn, validate/test only (0: off)."""
 
     def __post_init__(self) -> None:
-        if self.eval_repetition_penalty <= 0 or self.eval_no_repeat_ngram_size < 0:
-            raise ValueError("rollout.eval_repetition_penalty must be > 0 and rollout.eval_no_repeat_ngram_size >= 0")
-        if self.group_size < 2:
-            raise ValueError(f"rollout.group_size must be >= 2 for group advantages, got {self.group_size}")
-        if self.max_turns < 1 or self.max_new_tokens < 1:
-            raise ValueError("rollout.max_turns and rollout.max_new_tokens must be >= 1")
-        if self.eval_samples < 1:
-            raise ValueError(f"rollout.eval_samples must be >= 1, got {self.eval_samples}")
+        require(
+            "model.rollout",
+            {
+                "group_size": (self.group_size >= 2, ">= 2 (advantages compare the attempts of a group)"),
+                "max_turns": (self.max_turns >= 1, ">= 1"),
+                "max_new_tokens": (self.max_new_tokens >= 1, ">= 1"),
+                "temperature": (self.temperature >= 0, ">= 0"),
+                "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
+                "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
+                "eval_samples": (self.eval_samples >= 1, ">= 1"),
+                "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
+                "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
+            },
+            self,
+        )
         if self.eval_samples > 1 and self.eval_temperature == 0:
-            raise ValueError(f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0")
+            raise ValueError(
+                f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"
+            )
 
 
 @dataclass
@@ -109,7 +124,8 @@ class Episode:
     error: str = ""
     verdict: Verdict | None = None
     reward: float = 0.0
-    parts: dict[str, float] = field(default_factory=dict)
+    parts: RewardParts | None = None
+    """Set by scoring, for trainable episodes only."""
     prefill_tokens: int = 0
     """Tokens the doctor encoded as prompt over all turns (with its KV cache: only what each turn added)."""
 
@@ -131,7 +147,7 @@ class Episode:
         for message in self.messages[1:]:
             who = _SPEAKER.get(message["role"], message["role"])
             lines.append(f"**{who}:** {message['content']}  ")
-        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items())
+        parts = ", ".join(f"{k}={v:.3g}" for k, v in self.parts.items()) if self.parts else "not scored"
         lines += ["", f"diagnosis: {self.diagnosis!r}; differential: {list(self.differential)}; reward {self.reward:.3f} ({parts})"]
         return "\n".join(lines)
 

@@ -56,9 +56,7 @@ def build_tiny_model(folder: Path, vocab_size: int = 2048, seed: int = 0) -> Non
         show_progress=False,
     )
     bpe.train_from_iterator(_corpus(), trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|end|>", pad_token="<|endoftext|>"
-    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|endoftext|>", eos_token="<|end|>", pad_token="<|endoftext|>")
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
     config = Phi3Config(
@@ -88,9 +86,18 @@ def build_tiny_model(folder: Path, vocab_size: int = 2048, seed: int = 0) -> Non
 
 
 _QUESTIONS = [
-    "Do you have a fever?", "Where exactly is the pain?", "Does it spread anywhere?", "How long has this been going on?",
-    "Any other medical problems?", "What medications do you take?", "Do you smoke?", "Any family history of illness?",
-    "May I examine you?", "Can we do some blood tests?", "Any nausea or vomiting?", "Any cough or shortness of breath?",
+    "Do you have a fever?",
+    "Where exactly is the pain?",
+    "Does it spread anywhere?",
+    "How long has this been going on?",
+    "Any other medical problems?",
+    "What medications do you take?",
+    "Do you smoke?",
+    "Any family history of illness?",
+    "May I examine you?",
+    "Can we do some blood tests?",
+    "Any nausea or vomiting?",
+    "Any cough or shortness of breath?",
 ]
 
 

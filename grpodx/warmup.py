@@ -51,13 +51,14 @@ def fact_question(fact: Fact) -> str | None:
 
     >>> fact_question(Fact("symptom", "I've had high fevers.", ("fever", "chills")))
     'Have you had any fever?'
-    >>> fact_question(Fact("exam", "Crackles at the right base.", ("chest", "listen")))
+    >>> fact_question(Fact("exam", "Crackles over the right chest.", ("chest", "listen")))
     'May I examine you and check your chest?'
     """
     if fact.kind in _ROUTINE:
         return _ROUTINE[fact.kind]
     # a cue the fact's own text contains as whole words reads as a word, not a stem ("radiat")
     words = set(re.findall(r"[a-z]+", fact.text.lower()))
+    words |= {w[:-2] if w.endswith("es") else w[:-1] for w in words if w.endswith("s")}  # "fevers" answers "fever"
     cue = next((c for c in fact.ask if len(c) > 2 and all(w in words for w in c.split()) and not c.startswith("exam")), None)
     if fact.kind == "exam":
         return f"May I examine you and check your {cue}?" if cue else "May I examine you?"

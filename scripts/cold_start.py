@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 
 def _zero_variance(episodes, group_size: int, weights) -> float:
-    from grpodx.rewards import total_reward
+    from grpodx.rewards import Rubric, reward_funcs
 
-    rewards = [total_reward(e.parts, weights) if e.trainable else 0.0 for e in episodes]
+    rubric = Rubric(reward_funcs(weights))
+    rewards = [rubric.total(e.parts) if e.trainable else 0.0 for e in episodes]
     groups = [rewards[i : i + group_size] for i in range(0, len(rewards), group_size)]
     return round(sum(max(g) - min(g) < 1e-9 for g in groups) / len(groups), 4)
 
@@ -39,10 +40,12 @@ def _repeats(text: str) -> bool:
 
 
 def _summary(episodes, group_size: int | None) -> dict[str, float]:
+    from grpodx.rewards import mean_parts
+
     scored = [e for e in episodes if e.trainable]
     out: dict[str, float] = {"episodes": len(episodes)}
     if scored:
-        out |= {f"part_{k}": round(sum(e.parts[k] for e in scored) / len(scored), 4) for k in scored[0].parts}
+        out |= {f"part_{k}": round(v, 4) for k, v in mean_parts([e.parts for e in scored])}
         out["reward_mean"] = round(sum(e.reward for e in scored) / len(scored), 4)
         out["accuracy"] = round(sum(bool(e.verdict and e.verdict.correct) for e in scored) / len(scored), 4)
         out["turns"] = round(sum(e.turns for e in scored) / len(scored), 3)

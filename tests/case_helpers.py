@@ -7,17 +7,32 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents if (p / "shared" / "data").is_dir()), Path("shared/data"))
-"""Public data sets (shared/data beside the repository, or above it for a worktree); read in place, never copied."""
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+"""Small files the project wrote itself in the public formats (DDXPlus, MediQ, AgentClinic).
+The public data sets themselves are read only by tests marked `shared_data`, through the
+`shared_data` fixture (conftest.py), and are never copied."""
+
+
+def on_fixture_and_shared(fixture: Path, shared: str) -> list[Any]:
+    """Parameters for a test over the project's fixture and, in the `shared_data` group, the real
+    file `shared` (relative to the public data folder); resolve them with `data_path`."""
+    import pytest
+
+    return [pytest.param(fixture, id="fixture"), pytest.param(shared, id="shared", marks=pytest.mark.shared_data)]
+
+
+def data_path(request: Any) -> Path:
+    """The path a parameter of `on_fixture_and_shared` names."""
+    param = request.param
+    return param if isinstance(param, Path) else request.getfixturevalue("shared_data") / param
+
 
 KINDS = ["symptom", "symptom", "negative", "history", "medication", "social", "family", "exam", "test", "test"]
 
 
 def template_record(name: str, system: str = "respiratory", sex: str = "any") -> dict[str, Any]:
     facts = [
-        {"kind": kind, "core": i < 2, "text": [f"Finding {i}, wording A.", f"Finding {i}, wording B."], "ask": [f"cue{i}"]}
-        for i, kind in enumerate(KINDS)
+        {"kind": kind, "core": i < 2, "text": [f"Finding {i}, wording A.", f"Finding {i}, wording B."], "ask": [f"cue{i}"]} for i, kind in enumerate(KINDS)
     ]
     return {
         "diagnosis": name,

@@ -6,7 +6,28 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shared-data",
+        default=str(ROOT.parent / "shared" / "data"),
+        help="the public data sets (DDXPlus, MediQ) read by tests marked shared_data (default: ../shared/data)",
+    )
+
+
+@pytest.fixture(scope="session")
+def shared_data(request) -> Path:
+    """The public data folder; a `shared_data` test run without it is an error, not a skip."""
+    folder = Path(request.config.getoption("--shared-data")).expanduser()
+    if not (folder / "ddxplus").is_dir() or not (folder / "mediq").is_dir():
+        raise FileNotFoundError(f"tests marked shared_data read the public data sets in {folder} (ddxplus/, mediq/); pass --shared-data DIR")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -3,18 +3,27 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
 from grpodx.fake_server import FakeOpenAIServer
-from tests.case_helpers import DATA, FIXTURES, case_record, write_templates
+from tests.case_helpers import FIXTURES, case_record, write_templates
 
 
 def card(diagnosis, *, complaint="My chest hurts when I breathe in.", kind="exam"):
     return {
-        "diagnosis": diagnosis, "aliases": [f"{diagnosis} syndrome"], "icd10": "I30.9", "body_system": "cardiovascular",
-        "age": 30, "sex": "male", "chief_complaint": complaint,
-        "facts": [{"kind": "symptom", "text": "It is better when I lean forward.", "ask": ["lean", "position"]},
-                  {"kind": kind, "text": "Friction rub at the left sternal edge.", "ask": ["listen"]}],
+        "diagnosis": diagnosis,
+        "aliases": [f"{diagnosis} syndrome"],
+        "icd10": "I30.9",
+        "body_system": "cardiovascular",
+        "age": 30,
+        "sex": "male",
+        "chief_complaint": complaint,
+        "facts": [
+            {"kind": "symptom", "text": "It is better when I lean forward.", "ask": ["lean", "position"]},
+            {"kind": kind, "text": "Friction rub at the left sternal edge.", "ask": ["listen"]},
+        ],
     }
 
 
@@ -47,14 +56,16 @@ def test_show_prints_one_case_and_suggests_ids(tmp_path, capsys):
 
 
 def test_generate_validates_retries_and_deduplicates(tmp_path, capsys):
-    replies = iter([
-        "Here you go: {not json",                                   # card 1: invalid JSON, retried
-        "```json\n" + json.dumps(card("Pericarditis")) + "\n```",   # card 1: accepted
-        json.dumps(card("Pericarditis")),                           # card 2: duplicate, retried
-        json.dumps(card("Costochondritis", complaint="Costochondritis again.")),  # card 2: leak, retried
-        json.dumps(card("Costochondritis", kind="rumour")),         # card 2: bad kind, retried
-        json.dumps(card("Costochondritis")),                        # card 2: accepted
-    ])
+    replies = iter(
+        [
+            "Here you go: {not json",  # card 1: invalid JSON, retried
+            "```json\n" + json.dumps(card("Pericarditis")) + "\n```",  # card 1: accepted
+            json.dumps(card("Pericarditis")),  # card 2: duplicate, retried
+            json.dumps(card("Costochondritis", complaint="Costochondritis again.")),  # card 2: leak, retried
+            json.dumps(card("Costochondritis", kind="rumour")),  # card 2: bad kind, retried
+            json.dumps(card("Costochondritis")),  # card 2: accepted
+        ]
+    )
     out = tmp_path / "cases.jsonl"
     with FakeOpenAIServer(lambda request: next(replies)) as server:
         code = main(["generate", "--model", "openai/fake", "-n", "2", "-o", str(out), "--api-base", server.url, "--api-key", "sk-test"])
@@ -73,12 +84,31 @@ def test_generate_validates_retries_and_deduplicates(tmp_path, capsys):
 def test_generate_reports_cards_that_stay_invalid(tmp_path, capsys):
     out = tmp_path / "cases.jsonl"
     with FakeOpenAIServer(lambda request: "I cannot do that.") as server:
-        code = main(["generate", "--model", "openai/fake", "-n", "1", "-o", str(out), "--api-base", server.url,
-                     "--api-key", "sk-test", "--max-retries", "1"])
+        code = main(["generate", "--model", "openai/fake", "-n", "1", "-o", str(out), "--api-base", server.url, "--api-key", "sk-test", "--max-retries", "1"])
     assert code == 1 and len(server.requests) == 2
     captured = capsys.readouterr()
     assert "wrote 0 of 1 cards" in captured.out and "failed card 1: no JSON object in the reply" in captured.err
-    assert out.read_text() == ""
+    assert not out.exists()  # no empty file that would pass for a finished run
+
+
+def test_generate_without_a_key_makes_no_request(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out = tmp_path / "cases.jsonl"
+    with FakeOpenAIServer(lambda request: json.dumps(card("Pericarditis"))) as server:
+        code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url])
+    assert code == 1 and not server.requests and not out.exists()
+    err = capsys.readouterr().err
+    assert err.strip() == "error: openai/fake needs OPENAI_API_KEY in the environment (or --api-key)"
+
+
+def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tmp_path, capsys):
+    out = tmp_path / "cases.jsonl"
+    for status, said in ((401, "error: authentication failed for openai/fake"), (404, "error: the first request to openai/fake failed: NotFoundError")):
+        with FakeOpenAIServer(lambda request, status=status: status) as server:
+            code = main(["generate", "--model", "openai/fake", "-n", "50", "-o", str(out), "--api-base", server.url, "--api-key", "sk-bad"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(server.requests) == 1 and not out.exists(), status
+        assert len(err) == 1 and err[0].startswith(said), err
 
 
 def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
@@ -92,7 +122,17 @@ def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
 
 
 def test_module_entry_point_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{DATA / 'mediq' / 'all_craft_md.jsonl'}"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "grpodx.cases", "stats", f"mediq:{FIXTURES / 'mediq_craft_md.jsonl'}"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "read 4, accepted 4, rejected 0, cases 4" in result.stdout and "with answer options: 4" in result.stdout
+
+
+@pytest.mark.shared_data
+def test_stats_reads_the_real_mediq_file(shared_data):
+    result = subprocess.run(
+        [sys.executable, "-m", "grpodx", "cases", "stats", f"mediq:{shared_data / 'mediq' / 'all_craft_md.jsonl'}"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "read 140, accepted 140, rejected 0, cases 140" in result.stdout and "with answer options: 140" in result.stdout

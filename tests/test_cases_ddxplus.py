@@ -6,13 +6,24 @@ import pytest
 from grpodx.cases.errors import CaseError
 from grpodx.cases.importers.ddxplus import first_person, import_ddxplus
 from grpodx.cases.sources import load_source
-from tests.case_helpers import DATA
+from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
-DDXPLUS = DATA / "ddxplus"
-CONDITIONS = json.loads((DDXPLUS / "release_conditions.json").read_text(encoding="utf-8"))
+# The project's own small knowledge base in DDXPlus's format (six conditions); the real one
+# (49 conditions) runs in the `shared_data` group. Both must satisfy every test below.
+FOLDERS = on_fixture_and_shared(FIXTURES / "ddxplus", "ddxplus")
 
 
-def test_every_condition_becomes_cases_and_nothing_is_lost():
+@pytest.fixture(params=FOLDERS)
+def DDXPLUS(request):
+    return data_path(request)
+
+
+def conditions(folder):
+    return json.loads((folder / "release_conditions.json").read_text(encoding="utf-8"))
+
+
+def test_every_condition_becomes_cases_and_nothing_is_lost(DDXPLUS):
+    CONDITIONS = conditions(DDXPLUS)
     cases, report = import_ddxplus(DDXPLUS, seed=0, variants_per_disease=3)
     assert report.read == len(CONDITIONS) == report.accepted + len(report.rejected) and not report.rejected
     assert len(cases) == 3 * len(CONDITIONS) == report.cases
@@ -20,7 +31,13 @@ def test_every_condition_becomes_cases_and_nothing_is_lost():
     assert len({c.id for c in cases}) == len(cases)
 
 
-def test_canonical_case_holds_every_stateable_evidence_and_variants_a_subset():
+@pytest.mark.shared_data
+def test_the_real_knowledge_base_has_49_conditions(shared_data):
+    cases, report = import_ddxplus(shared_data / "ddxplus")
+    assert report.read == report.accepted == 49 and len(cases) == 49
+
+
+def test_canonical_case_holds_every_stateable_evidence_and_variants_a_subset(DDXPLUS):
     cases, _ = import_ddxplus(DDXPLUS, seed=0, variants_per_disease=4)
     croup = [c for c in cases if c.diagnosis == "Croup"]
     canonical, sampled = croup[0], croup[1:]
@@ -31,7 +48,7 @@ def test_canonical_case_holds_every_stateable_evidence_and_variants_a_subset():
     assert all({"fever", "thermomet"} <= set(f.ask) for f in canonical.facts if f.text.startswith("I have a fever"))
 
 
-def test_icd10_mixed_case_is_normalised_and_systems_follow_chapters():
+def test_icd10_mixed_case_is_normalised_and_systems_follow_chapters(DDXPLUS):
     cases, _ = import_ddxplus(DDXPLUS)
     by_name = {c.diagnosis: c for c in cases}
     assert by_name["Pneumonia"].icd10 == "J17, J18" and by_name["Pneumonia"].body_system == "respiratory"
@@ -40,7 +57,7 @@ def test_icd10_mixed_case_is_normalised_and_systems_follow_chapters():
     assert "pertussis" in by_name["Whooping cough"].aliases
 
 
-def test_antecedents_are_history_social_family_or_medication():
+def test_antecedents_are_history_social_family_or_medication(DDXPLUS):
     cases, _ = import_ddxplus(DDXPLUS)
     kinds = {f.text: f.kind for c in cases for f in c.facts}
     assert kinds["I smoke cigarettes."] == "social"
@@ -51,7 +68,7 @@ def test_antecedents_are_history_social_family_or_medication():
     assert men and not any("pregnant" in f.text for c in men for f in c.facts)
 
 
-def test_first_person_rules_and_fallback():
+def test_first_person_rules_and_fallback(DDXPLUS):
     assert first_person("Do you have a cough?") == "I have a cough."
     assert first_person("Is your skin much paler than usual?") == "My skin is much paler than usual."
     assert first_person("Did you lose consciousness?") is None
@@ -59,15 +76,16 @@ def test_first_person_rules_and_fallback():
     assert "Did you lose consciousness? Yes." in {f.text for c in cases for f in c.facts}
 
 
-def test_bad_condition_is_an_error_or_reported(tmp_path):
+def test_bad_condition_is_an_error_or_reported(DDXPLUS, tmp_path):
     shutil.copy(DDXPLUS / "release_evidences.json", tmp_path)
-    conditions = dict(CONDITIONS)
-    conditions["Croup"] = {**CONDITIONS["Croup"], "symptoms": {"E_9999": {}}}
-    conditions["Ebola"] = {**CONDITIONS["Ebola"], "icd10-id": "ebola"}
-    (tmp_path / "release_conditions.json").write_text(json.dumps(conditions))
+    CONDITIONS = conditions(DDXPLUS)
+    conditions_ = dict(CONDITIONS)
+    conditions_["Croup"] = {**CONDITIONS["Croup"], "symptoms": {"E_9999": {}}}
+    conditions_["Ebola"] = {**CONDITIONS["Ebola"], "icd10-id": "ebola"}
+    (tmp_path / "release_conditions.json").write_text(json.dumps(conditions_))
     with pytest.raises(CaseError, match=r"release_conditions.json:Croup: field 'symptoms.E_9999': is not in release_evidences"):
         import_ddxplus(tmp_path)
     cases, report = load_source(str(tmp_path), skip_invalid=True, variants_per_disease=2)  # a folder is DDXPlus
-    assert report.read == len(conditions) and report.accepted == len(conditions) - 2 and len(cases) == 2 * report.accepted
+    assert report.read == len(conditions_) and report.accepted == len(conditions_) - 2 and len(cases) == 2 * report.accepted
     assert [where.rsplit(":", 1)[1] for where, _ in report.rejected] == ["Croup", "Ebola"]
     assert "icd10-id" in report.rejected[1][1]

@@ -8,9 +8,16 @@ from grpodx.cases.importers.mediq import import_mediq
 from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
 from grpodx.data import CaseDataModule
-from tests.case_helpers import DATA, FIXTURES
+from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
-MEDIQ = DATA / "mediq" / "all_craft_md.jsonl"
+# The project's four-record file in MediQ's iCraft-MD format; the real 140 records run in the
+# `shared_data` group. Both must satisfy every MediQ test below.
+MEDIQ_FILES = on_fixture_and_shared(FIXTURES / "mediq_craft_md.jsonl", "mediq/all_craft_md.jsonl")
+
+
+@pytest.fixture(params=MEDIQ_FILES)
+def MEDIQ(request):
+    return data_path(request)
 
 
 def lines(path):
@@ -56,28 +63,33 @@ def test_agentclinic_bad_records_fail_or_are_reported():
     assert "Patient_Actor.Symptoms" in report.rejected[1][1]
 
 
-def test_mediq_real_file_loses_nothing():
+def test_mediq_file_loses_nothing(MEDIQ):
     cases, report = import_mediq(MEDIQ)
     records = [json.loads(line) for line in lines(MEDIQ)]
     assert report.read == len(records) == len(cases) + len(report.rejected) and report.complete
     assert not report.rejected
     for case, record in zip(cases, records):
-        assert case.options == tuple(o.strip() for o in record["options"].values())
-        assert case.diagnosis == record["options"][record["answer_idx"]].strip()
+        options = record["options"]  # letters to texts, or (some MedQA exports) a list in letter order
+        options = options if isinstance(options, dict) else {chr(65 + i): o for i, o in enumerate(options)}
+        assert case.options == tuple(o.strip() for o in options.values())
+        assert case.diagnosis == options[record["answer_idx"]].strip()
         assert len(case.facts) == len(record["facts"]) and case.body_system == "dermatology"
     assert all(not f.text[0].isdigit() for c in cases for f in c.facts)  # "1. " numbering removed
 
 
-def test_mediq_answer_outside_options_becomes_alias():
+def test_mediq_answer_outside_options_becomes_alias(MEDIQ):
     cases, _ = import_mediq(MEDIQ)
-    renamed = [c for c in cases if c.aliases]
-    assert any(c.diagnosis == "IgA vasculitis" and c.aliases == ("Henoch-Scholein vasculitis",) for c in renamed)
+    records = [json.loads(line) for line in lines(MEDIQ)]
+    for case, record in zip(cases, records):
+        answer = record["answer"].strip()
+        assert case.aliases == (() if answer.lower() == case.diagnosis.lower() else (answer,))
+    assert any(c.diagnosis == "IgA vasculitis" and c.aliases for c in cases)  # an older name, kept as an alias
     first = cases[0]
     assert (first.age, first.sex) == (22, "male") and first.chief_complaint.startswith("A 22-year-old man")
     assert {f.kind for c in cases for f in c.facts} >= {"symptom", "negative", "exam", "test", "history"}
 
 
-def test_mediq_bad_record_names_field(tmp_path):
+def test_mediq_bad_record_names_field(MEDIQ, tmp_path):
     record = json.loads(lines(MEDIQ)[0])
     record["answer_idx"] = "E"
     path = tmp_path / "mediq.jsonl"
@@ -88,7 +100,7 @@ def test_mediq_bad_record_names_field(tmp_path):
     assert len(cases) == 1 and report.read == 2 and len(report.rejected) == 1
 
 
-def test_options_survive_jsonl_and_the_data_module(tmp_path):
+def test_options_survive_jsonl_and_the_data_module(MEDIQ, tmp_path):
     cases, _ = import_mediq(MEDIQ)
     write_cases(tmp_path / "mediq_cases.jsonl", cases)
     again, _ = read_cases(tmp_path / "mediq_cases.jsonl")

@@ -53,6 +53,8 @@ def test_unknown_format_and_missing_path_are_clear(tmp_path):
         load_source(str(odd))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_source(f"mediq:{tmp_path / 'nope.jsonl'}")
+    with pytest.raises(ValueError, match=r"unknown format 'foo'; known formats: builtin, jsonl, agentclinic, ddxplus, mediq"):
+        load_source("foo:bar")
 
 
 def test_ids_must_be_unique_across_sources(tmp_path):

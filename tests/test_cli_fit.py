@@ -15,7 +15,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def fit(tmp_path, model_cache, *extra):
-    main(["fit", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={model_cache}", "--trainer.enable_progress_bar=false", *extra])
+    main(
+        [
+            "fit",
+            "--config",
+            str(ROOT / "configs" / "tiny.yaml"),
+            f"--trainer.default_root_dir={tmp_path}",
+            f"--model.policy.cache_dir={model_cache}",
+            "--trainer.enable_progress_bar=false",
+            *extra,
+        ]
+    )
     runs = sorted((tmp_path / "lightning_logs").glob("version_*"))
     return runs[-1]
 
@@ -35,7 +45,24 @@ def tiny_run(tmp_path_factory, model_cache):
 
 def test_fit_writes_scalars_transcripts_adapters_and_small_checkpoints(tiny_run):
     logged = scalars(tiny_run)
-    for tag in ["train/reward", "train/reward_std", "reward/credit", "reward/format", "reward/questions", "train/accuracy", "train/turns", "train/loss", "train/kl", "train/clip_fraction", "train/zero_variance_groups", "train/tokens", "time/rollout_s", "time/update_s", "val/accuracy", "val/credit"]:
+    for tag in [
+        "train/reward",
+        "train/reward_std",
+        "reward/credit",
+        "reward/format",
+        "reward/questions",
+        "train/accuracy",
+        "train/turns",
+        "train/loss",
+        "train/kl",
+        "train/clip_fraction",
+        "train/zero_variance_groups",
+        "train/tokens",
+        "time/rollout_s",
+        "time/update_s",
+        "val/accuracy",
+        "val/credit",
+    ]:
         assert tag in logged, tag
     assert len(logged["train/reward"]) == 4
     assert any(tag.startswith("transcripts/train") for tag in logged["__text__"])
@@ -49,6 +76,37 @@ def test_fit_writes_scalars_transcripts_adapters_and_small_checkpoints(tiny_run)
     checkpoint = torch.load(tiny_run / "checkpoints" / "last.ckpt", weights_only=False)
     assert checkpoint["state_dict"] and all("lora_" in k for k in checkpoint["state_dict"])  # no frozen base
     assert checkpoint["global_step"] == 4
+
+
+def test_hparams_are_plain_yaml_and_adapters_carry_a_model_card(tiny_run):
+    import yaml
+
+    hparams = yaml.safe_load((tiny_run / "hparams.yaml").read_text())  # no !!python/tuple
+    assert hparams["optim"]["betas"] == [0.9, 0.99]
+    final = tiny_run / "adapters" / "final"
+    assert json.loads((final / "adapter_config.json").read_text())["base_model_name_or_path"] == "grpodx/tiny-phi3"  # not a cache path
+    card = (final / "README.md").read_text()
+    for said in ["Base model: `grpodx/tiny-phi3`", "Training data: `builtin`", "Optimizer steps: 4", "| val/accuracy |", "| train/reward |"]:
+        assert said in card, said
+
+
+def test_predict_writes_its_records_to_the_run(tiny_run, tmp_path, model_cache):
+    main(
+        [
+            "predict",
+            "--config",
+            str(ROOT / "configs" / "tiny.yaml"),
+            f"--trainer.default_root_dir={tmp_path}",
+            f"--model.policy.cache_dir={model_cache}",
+            "--trainer.enable_progress_bar=false",
+            "--data.max_eval_cases=2",
+            f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}",
+        ]
+    )
+    (run,) = (tmp_path / "lightning_logs").glob("version_*")
+    records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
+    assert all(r["transcript"] for r in records)
 
 
 def test_saved_config_is_the_full_recipe(tiny_run):
@@ -83,6 +141,21 @@ def test_resume_continues_at_the_right_step_with_the_same_weights(tiny_run, tmp_
 
 
 def test_print_config_shows_every_knob():
-    out = subprocess.run([sys.executable, "-m", "grpodx", "fit", "--config", str(ROOT / "configs" / "tiny.yaml"), "--print_config"], capture_output=True, text=True, check=True).stdout
-    for key in ["epsilon_low", "beta", "mu", "micro_batch_size", "group_size", "max_new_tokens", "w_format", "w_turn", "lr", "warmup_steps", "variants_per_disease", "split_by"]:
+    out = subprocess.run(
+        [sys.executable, "-m", "grpodx", "fit", "--config", str(ROOT / "configs" / "tiny.yaml"), "--print_config"], capture_output=True, text=True, check=True
+    ).stdout
+    for key in [
+        "epsilon_low",
+        "beta",
+        "mu",
+        "micro_batch_size",
+        "group_size",
+        "max_new_tokens",
+        "w_format",
+        "w_turn",
+        "lr",
+        "warmup_steps",
+        "variants_per_disease",
+        "split_by",
+    ]:
         assert f"{key}:" in out, key

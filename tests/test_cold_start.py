@@ -5,7 +5,7 @@ from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
 from grpodx.dialogue import DIAGNOSIS_PREFIX, format_grade
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
-from grpodx.rewards import RewardWeights, total_reward
+from grpodx.rewards import RewardParts, RewardWeights, Rubric, reward_funcs
 from grpodx.rollout import RolloutConfig, RolloutEngine
 from grpodx.warmup import WarmUp, conversation_ids, fact_question
 
@@ -82,9 +82,9 @@ def test_graded_format_separates_what_strict_format_lumps_together():
     assert clean == 1.0 and rambling == unclosed == 1 / 3 and stopped == 2 / 3  # each check adds a third
     assert format_grade("Any fever? Any cough?", ended=True) == 2 / 3  # two questions: not "exactly one"
     weights = RewardWeights(w_format_graded=0.3)
-    parts = {"judged": 0.0, "format": 0.0, "format_graded": 0.5, "questions": 1}
-    assert total_reward(parts, weights) == round(0.3 * 0.5 - 0.02, 10)
-    assert total_reward(parts, RewardWeights()) == -0.02  # off by default
+    parts = RewardParts(judged=0.0, format=0.0, questions=1.0, credit=0.0, process=0.0, format_graded=0.5)
+    assert Rubric(reward_funcs(weights)).total(parts) == round(0.3 * 0.5 - 0.02, 10)
+    assert Rubric(reward_funcs(RewardWeights())).total(parts) == -0.02  # off by default
 
 
 def test_fact_questions_use_words_the_fact_answers_to():

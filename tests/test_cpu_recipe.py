@@ -26,7 +26,18 @@ def test_cpu_recipe_trains_smollm2_offline_and_chats(smollm2, model_cache, tmp_p
     events.Reload()
     assert {"train/loss", "train/reward", "time/rollout_s", "time/update_s"} <= set(events.Tags()["scalars"])
     assert (run / "adapters" / "final" / "adapter_model.safetensors").exists()
-    command = [sys.executable, "-m", "grpodx", "chat", "--ckpt", str(run / "checkpoints" / "last.ckpt"), "--cache-dir", model_cache, "--max-turns=1", "--max-new-tokens=16"]
+    command = [
+        sys.executable,
+        "-m",
+        "grpodx",
+        "chat",
+        "--ckpt",
+        str(run / "checkpoints" / "last.ckpt"),
+        "--cache-dir",
+        model_cache,
+        "--max-turns=1",
+        "--max-new-tokens=16",
+    ]
     done = subprocess.run(command, input="I have a cough.\n", capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     assert "Doctor: " in done.stdout and done.stdout.rstrip().splitlines()[-1].startswith("Differential: ")

@@ -67,9 +67,9 @@ def test_import_reports_are_logged_once(bank, caplog):
 
 
 def test_bad_settings_fail_early(bank):
-    with pytest.raises(ValueError, match="sum below 1"):
-        CaseDataModule(sources=[bank], val_fraction=0.6, test_fraction=0.5).setup()
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="data.test_fraction must be in .*val_fraction \\+ test_fraction below 1, got 0.5"):
+        CaseDataModule(sources=[bank], val_fraction=0.6, test_fraction=0.5)
+    with pytest.raises(ValueError, match="data.batch_size must be >= 1, got 0"):
         CaseDataModule(sources=[bank], batch_size=0)
 
 
@@ -78,8 +78,19 @@ def test_every_argument_is_in_lightning_cli_config(bank, capsys, monkeypatch):
     with pytest.raises(SystemExit):
         LightningCLI(datamodule_class=CaseDataModule, run=False, args=["--print_config"], auto_configure_optimizers=False)
     printed = capsys.readouterr().out
-    for name in ("sources", "variants_per_disease", "split_by", "val_fraction", "test_fraction", "seed",
-                 "batch_size", "eval_batch_size", "skip_invalid", "max_train_cases", "max_eval_cases"):
+    for name in (
+        "sources",
+        "variants_per_disease",
+        "split_by",
+        "val_fraction",
+        "test_fraction",
+        "seed",
+        "batch_size",
+        "eval_batch_size",
+        "skip_invalid",
+        "max_train_cases",
+        "max_eval_cases",
+    ):
         assert f"  {name}:" in printed
 
 

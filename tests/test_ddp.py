@@ -14,11 +14,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ddp_ranks_own_disjoint_cases_and_metrics_reduce_over_them(tiny_policy, model_cache, tmp_path):
     probe = tmp_path / "probe"
     command = [
-        sys.executable, "-m", "grpodx", "fit", "--config", str(ROOT / "configs" / "tiny.yaml"),
-        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-        "--trainer.max_steps", "2", "--trainer.limit_val_batches", "0", "--trainer.enable_progress_bar", "false",
-        f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={model_cache}",
-        "--data.batch_size", "1", "--trainer.callbacks+=ddp_probe.RankProbe", f"--trainer.callbacks.out_dir={probe}",
+        sys.executable,
+        "-m",
+        "grpodx",
+        "fit",
+        "--config",
+        str(ROOT / "configs" / "tiny.yaml"),
+        "--trainer.strategy",
+        "ddp",
+        "--trainer.devices",
+        "2",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.max_steps",
+        "2",
+        "--trainer.limit_val_batches",
+        "0",
+        "--trainer.enable_progress_bar",
+        "false",
+        f"--trainer.default_root_dir={tmp_path}",
+        f"--model.policy.cache_dir={model_cache}",
+        "--data.batch_size",
+        "1",
+        "--trainer.callbacks+=ddp_probe.RankProbe",
+        f"--trainer.callbacks.out_dir={probe}",
     ]
     env = os.environ | {"PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT}", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)

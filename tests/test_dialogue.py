@@ -26,7 +26,9 @@ def test_diagnosis_only_inside_reasoning_does_not_count():
     assert turn.diagnosis is None and turn.visible == ""
 
 
-@pytest.mark.parametrize("line", ["DIAGNOSIS: Pneumonia", "diagnosis: Pneumonia", "Final diagnosis: Pneumonia", "FINAL DIAGNOSIS:   Pneumonia.", "**Diagnosis:** Pneumonia"])
+@pytest.mark.parametrize(
+    "line", ["DIAGNOSIS: Pneumonia", "diagnosis: Pneumonia", "Final diagnosis: Pneumonia", "FINAL DIAGNOSIS:   Pneumonia.", "**Diagnosis:** Pneumonia"]
+)
 def test_diagnosis_line_any_case_and_seed_form(line):
     assert parse_diagnosis(f"Thank you.\n{line}")[0] == "Pneumonia"
 

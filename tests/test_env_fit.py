@@ -30,11 +30,20 @@ def _reply(request: dict) -> str:
 
 def _fit(tmp_path: Path, server: FakeOpenAIServer, cache: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "grpodx", "fit", "--config", "configs/tiny.yaml",
-        f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={cache}",
-        "--model.patient.model=openai/fake-patient", f"--model.patient.api_base={server.url}",
-        "--model.judge.model=openai/fake-judge", f"--model.judge.api_base={server.url}",
-        "--model.patient.retry_backoff=0.001", "--model.judge.retry_backoff=0.001",
+        sys.executable,
+        "-m",
+        "grpodx",
+        "fit",
+        "--config",
+        "configs/tiny.yaml",
+        f"--trainer.default_root_dir={tmp_path}",
+        f"--model.policy.cache_dir={cache}",
+        "--model.patient.model=openai/fake-patient",
+        f"--model.patient.api_base={server.url}",
+        "--model.judge.model=openai/fake-judge",
+        f"--model.judge.api_base={server.url}",
+        "--model.patient.retry_backoff=0.001",
+        "--model.judge.retry_backoff=0.001",
         *args,
     ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
@@ -45,8 +54,13 @@ def test_planted_api_keys_reach_the_server_but_not_the_run_directory(tmp_path: P
     config_key, env_key = f"sk-planted-config-{uuid.uuid4().hex}", f"sk-planted-env-{uuid.uuid4().hex}"
     with FakeOpenAIServer(_reply) as server:
         run = _fit(
-            tmp_path, server, model_cache, "--trainer.max_steps=2", "--trainer.val_check_interval=2",
-            f"--model.patient.api_key={config_key}", env={"OPENAI_API_KEY": env_key},
+            tmp_path,
+            server,
+            model_cache,
+            "--trainer.max_steps=2",
+            "--trainer.val_check_interval=2",
+            f"--model.patient.api_key={config_key}",
+            env={"OPENAI_API_KEY": env_key},
         )
     assert run.returncode == 0, run.stderr[-3000:]
     sent = {h.get("authorization") for h in server.headers}
@@ -74,9 +88,16 @@ def test_thirty_percent_injected_failures_are_counted_and_the_run_completes(tmp_
             # The patient retries twice (a failed opening would sink a whole group); the judge
             # does not retry, so about 30% of judged episodes end as env_error. Eight episodes
             # a step keep that far below max_env_error_fraction.
-            tmp_path, server, model_cache, "--trainer.max_steps=10", "--trainer.limit_val_batches=0",
-            "--data.batch_size=4", "--model.rollout.group_size=2", "--model.max_env_error_fraction=0.9",
-            "--model.patient.num_retries=2", "--model.judge.num_retries=0",
+            tmp_path,
+            server,
+            model_cache,
+            "--trainer.max_steps=10",
+            "--trainer.limit_val_batches=0",
+            "--data.batch_size=4",
+            "--model.rollout.group_size=2",
+            "--model.max_env_error_fraction=0.9",
+            "--model.patient.num_retries=2",
+            "--model.judge.num_retries=0",
             env={"OPENAI_API_KEY": "sk-test"},
         )
     assert run.returncode == 0, run.stderr[-3000:]

@@ -118,7 +118,9 @@ def test_an_empty_diagnosis_scores_zero_without_a_call() -> None:
     assert (verdict.credit, verdict.correct, verdict.rank) == (0.0, False, 2) and server.requests == []
 
 
-@pytest.mark.parametrize("hedge", ["pneumonia or pulmonary embolism", "pneumonia?", "rule out pneumonia", "history of pneumonia", "not pneumonia", "pneumonia, PE"])
+@pytest.mark.parametrize(
+    "hedge", ["pneumonia or pulmonary embolism", "pneumonia?", "rule out pneumonia", "history of pneumonia", "not pneumonia", "pneumonia, PE"]
+)
 def test_an_llm_judge_cannot_be_paid_for_a_hedge(hedge: str) -> None:
     """The same gate as the rubric, before any model is asked: an LLM that would give 1.0 is never called."""
     with FakeOpenAIServer(lambda request: '{"score": 1.0, "rationale": "covers it"}') as server:

@@ -50,8 +50,12 @@ def test_latency_is_applied() -> None:
 async def _timed(server: FakeOpenAIServer) -> float:
     start = asyncio.get_running_loop().time()
     await litellm.acompletion(
-        model="openai/fake-model", api_base=server.url, api_key="sk-test",
-        messages=[{"role": "user", "content": "x"}], num_retries=0, max_retries=0,
+        model="openai/fake-model",
+        api_base=server.url,
+        api_key="sk-test",
+        messages=[{"role": "user", "content": "x"}],
+        num_retries=0,
+        max_retries=0,
     )
     return asyncio.get_running_loop().time() - start
 

@@ -80,5 +80,7 @@ def test_masked_tokens_get_no_gradient_and_micro_batches_add_up():
     kl_grad = (1 - math.exp(-0.1)) * 0.1 / 4
     assert logp.grad[0, 0].item() == pytest.approx(-1.0 / 4 + kl_grad)
     assert logp.grad[1, 2].item() == pytest.approx(2.0 / 4 + kl_grad)
-    parts = [grpo_loss(logp[i : i + 1], logp[i : i + 1].detach(), logp[i : i + 1].detach() - 0.1, adv[i : i + 1], mask[i : i + 1], **kwargs)[0] for i in range(2)]
+    parts = [
+        grpo_loss(logp[i : i + 1], logp[i : i + 1].detach(), logp[i : i + 1].detach() - 0.1, adv[i : i + 1], mask[i : i + 1], **kwargs)[0] for i in range(2)
+    ]
     assert (parts[0] + parts[1]).item() == pytest.approx(full.item())

@@ -16,7 +16,9 @@ from grpodx.grpo import GRPOConfig
 from grpodx.module import DoctorGRPO
 from grpodx.optim import OptimConfig
 from grpodx.policy import LoraConfig, PolicyConfig
+from grpodx.rewards import RewardParts
 from grpodx.rollout import Episode, RolloutConfig
+from grpodx.template import ChatTokens
 
 OPENINGS = ("<reason>a", "<reason>l")  # "ask about ..." or "likely ..."
 
@@ -27,7 +29,9 @@ class OpeningGame(DoctorGRPO):
     rewarded = OPENINGS[0]
 
     def prompt(self, complaint: str) -> list[int]:
-        return self.engine.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}])
+        return ChatTokens(self.policy.tokenizer, self.policy.stop_ids).prompt_ids(
+            [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": complaint}]
+        )
 
     def roll_out(self, cases, group_size, temperature):
         prompts = [self.prompt(case.chief_complaint) for case in cases for _ in range(group_size)]
@@ -45,7 +49,7 @@ class OpeningGame(DoctorGRPO):
         for e in episodes:
             sampled = [t for t, m in zip(e.token_ids, e.doctor_mask) if m]
             e.reward = float(self.policy.tokenizer.decode(sampled).startswith(self.rewarded))
-            e.parts = {"credit": e.reward, "format": 1.0, "questions": 0.0, "process": 0.0}
+            e.parts = RewardParts(judged=e.reward, format=1.0, questions=0.0, credit=e.reward, process=0.0)
 
     def opening_probability(self, prompt: list[int], opening: str) -> float:
         """P(the reply starts with `opening`) given that it starts with '<reason>', from the logits."""
@@ -65,13 +69,17 @@ def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
         optim=OptimConfig(lr=3e-3),
     )
     data = CaseDataModule(batch_size=2, variants_per_disease=1, max_eval_cases=1)
-    model.setup("fit")
     probe = model.prompt("I've had a bad headache since this morning.")
     model.rewarded = min(OPENINGS, key=lambda opening: model.opening_probability(probe, opening))
     before = model.opening_probability(probe, model.rewarded)
     trainer = L.Trainer(
-        max_steps=20, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+        max_steps=20,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
     )
     trainer.fit(model, datamodule=data)
     after = model.opening_probability(probe, model.rewarded)

@@ -68,7 +68,9 @@ def test_bf16_autocast_by_config_fp32_by_config(tiny_policy):
 def broken_torchvision(tmp_path_factory) -> Path:
     """A real torchvision built for another torch: what `pip install 'grpodx[gpu]'` leaves on a CPU machine."""
     folder = tmp_path_factory.mktemp("torchvision")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--dest", str(folder), "torchvision==0.21.0"], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--dest", str(folder), "torchvision==0.21.0"], check=True
+    )
     with zipfile.ZipFile(next(folder.glob("torchvision-*.whl"))) as wheel:
         wheel.extractall(folder / "site")
     return folder / "site"

@@ -5,13 +5,17 @@ import pytest
 from grpodx.cases.schema import Case
 from grpodx.env.base import Verdict
 from grpodx.metrics import DiagnosticMetrics
+from grpodx.rewards import RewardWeights, Rubric, reward_funcs
 from grpodx.rollout import Episode
+
+RUBRIC = Rubric(reward_funcs(RewardWeights()))
 
 
 def episode(rank, status="diagnosed", options=()):
     case = Case("c", "Gout", (), "M10.9", "musculoskeletal", 50, "male", "My toe hurts.", (), options=options)
     e = Episode(case=case, group=0, seed=0, messages=[], status=status, turns_ok=[True, rank == 1])
     e.verdict = Verdict(credit=1.0 if rank == 1 else 0.0, correct=rank == 1, rank=rank)
+    e.parts = RUBRIC.score(e)
     return e
 
 

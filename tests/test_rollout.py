@@ -131,7 +131,9 @@ def test_context_overflow_is_truncated_and_not_trainable(tiny_policy):
 
     policy = RecordingPolicy(tiny_policy)
     run = engine(policy, max_new_tokens=48, max_turns=5)
-    budget = max(len(run.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": c.chief_complaint}])) for c in cases(2)) + 80
+    budget = (
+        max(len(run.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": c.chief_complaint}])) for c in cases(2)) + 80
+    )
     policy.config = replace(tiny_policy.config, max_seq_len=budget)  # room for one doctor turn, not two
     episodes = run.run(cases(2), seeds=[1, 2], group_size=2, temperature=1.0)
     assert any(e.status == "truncated" for e in episodes)

@@ -34,7 +34,18 @@ def full_loss(module, b, normalizer):
     logp = torch.log_softmax(logits, -1).gather(-1, b.input_ids[:, 1:, None]).squeeze(-1)
     ref = policy.reference_log_probs(b.input_ids, b.attention_mask, t) if module.grpo.beta else None
     g = module.grpo
-    return grpo_loss(logp, logp.detach(), ref, b.advantages, b.loss_mask, epsilon_low=g.epsilon_low, epsilon_high=g.epsilon_high, beta=g.beta, aggregation=g.aggregation, normalizer=normalizer)[0]
+    return grpo_loss(
+        logp,
+        logp.detach(),
+        ref,
+        b.advantages,
+        b.loss_mask,
+        epsilon_low=g.epsilon_low,
+        epsilon_high=g.epsilon_high,
+        beta=g.beta,
+        aggregation=g.aggregation,
+        normalizer=normalizer,
+    )[0]
 
 
 def lean_loss(module, b, normalizer):
@@ -65,12 +76,15 @@ def moved_adapter(module, std):
             p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed(i)) * std)
 
 
-@pytest.mark.parametrize(("beta", "moved", "advantages"), [
-    (0.04, False, [0.7, 0.0, -0.7, 0.0]),  # the first step: zero-advantage rows and the reference pass skipped
-    (0.04, True, [0.7, 0.0, -0.7, 0.0]),  # the adapter moved: zero-advantage rows keep their KL term
-    (0.0, True, [0.7, 0.0, -0.7, 0.0]),  # no KL: zero-advantage rows skipped
-    (0.04, False, [0.0, 0.0, 0.0, 0.0]),  # no signal at the base: nothing runs, and nothing was lost
-])
+@pytest.mark.parametrize(
+    ("beta", "moved", "advantages"),
+    [
+        (0.04, False, [0.7, 0.0, -0.7, 0.0]),  # the first step: zero-advantage rows and the reference pass skipped
+        (0.04, True, [0.7, 0.0, -0.7, 0.0]),  # the adapter moved: zero-advantage rows keep their KL term
+        (0.0, True, [0.7, 0.0, -0.7, 0.0]),  # no KL: zero-advantage rows skipped
+        (0.04, False, [0.0, 0.0, 0.0, 0.0]),  # no signal at the base: nothing runs, and nothing was lost
+    ],
+)
 def test_the_lean_update_has_the_plain_loss_and_gradient(module, beta, moved, advantages):
     module.grpo = GRPOConfig(beta=beta)
     moved_adapter(module, 0.05 if moved else 0.0)

@@ -85,4 +85,3 @@ def builtin_templates() -> tuple[DiseaseTemplate, ...]:
             raise CaseError(f"bank/{template.body_system}", "diagnosis", f"duplicate diagnosis {template.diagnosis!r}")
         seen[key] = template.body_system
     return tuple(templates)
-

@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 def stats_lines(cases: list[Case]) -> list[str]:
     lines = [f"cases: {len(cases)}, diagnoses: {len({c.diagnosis.lower() for c in cases})}", "by body system:"]
     systems = Counter(c.body_system for c in cases)
-    lines += [f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())]
+    lines += [
+        f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())
+    ]
     coded = [c for c in cases if c.source != "builtin"][:20]
     if coded:
         lines.append("codes of imported cases (first 20):")
@@ -81,9 +83,15 @@ def _load(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
 
 
 def show_lines(case: Case) -> list[str]:
-    lines = [f"id: {case.id}", f"diagnosis: {case.diagnosis}", f"aliases: {', '.join(case.aliases) or '-'}",
-             f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}",
-             f"patient: {case.demographics or 'unknown'}", f"chief complaint: {case.chief_complaint}", "facts:"]
+    lines = [
+        f"id: {case.id}",
+        f"diagnosis: {case.diagnosis}",
+        f"aliases: {', '.join(case.aliases) or '-'}",
+        f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}",
+        f"patient: {case.demographics or 'unknown'}",
+        f"chief complaint: {case.chief_complaint}",
+        "facts:",
+    ]
     lines += [f"  [{f.kind}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
     lines += [f"options: {' | '.join(case.options)}"] if case.options else []
     return lines
@@ -107,10 +115,16 @@ def _show(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from grpodx.cases.generate import generate_cases  # imports litellm: only when generating
 
-    result = asyncio.run(generate_cases(args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed,
-                                        max_retries=args.max_retries, temperature=args.temperature))
-    write_cases(args.output, result.cases)
-    print(f"wrote {len(result.cases)} of {args.n} cards to {args.output} ({result.attempts} requests)")
+    result = asyncio.run(
+        generate_cases(
+            args.model, args.n, api_base=args.api_base, api_key=args.api_key, seed=args.seed, max_retries=args.max_retries, temperature=args.temperature
+        )
+    )
+    if result.stopped:
+        print(f"error: {result.stopped}", file=sys.stderr)
+    if result.cases:  # an empty file would pass for a finished, empty run
+        write_cases(args.output, result.cases)
+    print(f"wrote {len(result.cases)} of {args.n} cards to {args.output if result.cases else '(nothing: no file written)'} ({result.attempts} requests)")
     for failure in result.failures:
         print(f"  failed {failure}", file=sys.stderr)
     return 0 if len(result.cases) == args.n else 1

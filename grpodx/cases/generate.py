@@ -44,6 +44,21 @@ class GenerationResult:
     failures: list[str] = field(default_factory=list)
     """One line per card that stayed invalid after every retry: its last problem."""
     attempts: int = 0
+    stopped: str = ""
+    """Why generation stopped before `n` cards: no credentials, an authentication error, or a
+    first request that failed (a wrong model or server fails every request alike)."""
+
+
+class GenerationStopped(Exception):
+    """An error that every further request would repeat, so none is made."""
+
+
+def missing_credentials(model: str, api_key: str | None, api_base: str | None) -> str:
+    """'' when LiteLLM finds the provider's key (or one is given), else the variable to set."""
+    if api_key:
+        return ""
+    missing = [k for k in litellm.validate_environment(model=model, api_base=api_base).get("missing_keys", []) if "KEY" in k]
+    return f"{model} needs {' or '.join(missing)} in the environment (or --api-key)" if missing else ""
 
 
 def card_json(reply: str) -> Any:
@@ -88,29 +103,52 @@ async def generate_card(index: int, completion: dict[str, Any], seed: int, max_r
         try:
             response = await litellm.acompletion(messages=messages, seed=seed + index, **completion)
             reply = response.choices[0].message.content or ""
+        except litellm.AuthenticationError as error:
+            raise GenerationStopped(f"authentication failed for {completion['model']}: {_first_line(error)}") from error
         except Exception as error:  # noqa: BLE001 (any provider failure is one failed attempt, reported below)
+            if result.attempts == 1:  # the very first request: the model or server is wrong, not unlucky
+                raise GenerationStopped(f"the first request to {completion['model']} failed: {type(error).__name__}: {_first_line(error)}") from error
             problem = f"API error: {type(error).__name__}: {error}"
             continue
         try:
             return check_card(reply, f"card {index + 1} attempt {attempt + 1}", taken_lower)
         except (ValueError, CaseError) as error:  # json.JSONDecodeError is a ValueError
             problem = str(error)
-            messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": f"That card is invalid: {problem}. Reply with the corrected JSON object only."}]
+            messages += [
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": f"That card is invalid: {problem}. Reply with the corrected JSON object only."},
+            ]
     result.failures.append(f"card {index + 1}: {problem}")
     return None
 
 
 async def generate_cases(
-    model: str, n: int, *, api_base: str | None = None, api_key: str | None = None, seed: int = 0,
-    max_retries: int = 3, temperature: float = 0.9, timeout: float = 120.0,
+    model: str,
+    n: int,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    seed: int = 0,
+    max_retries: int = 3,
+    temperature: float = 0.9,
+    timeout: float = 120.0,
 ) -> GenerationResult:
     """`n` cards, one after another (each prompt lists the diagnoses before it)."""
     # drop_params: providers without `seed` ignore it instead of failing the request.
     completion: dict[str, Any] = {"model": model, "temperature": temperature, "timeout": timeout, "drop_params": True}
     completion.update({k: v for k, v in (("api_base", api_base), ("api_key", api_key)) if v})
-    result = GenerationResult()
-    for index in range(n):
-        case = await generate_card(index, completion, seed, max_retries, result)
+    litellm.suppress_debug_info = True  # one line per problem, not LiteLLM's banner per failed call
+    result = GenerationResult(stopped=missing_credentials(model, api_key, api_base))
+    for index in range(n if not result.stopped else 0):
+        try:
+            case = await generate_card(index, completion, seed, max_retries, result)
+        except GenerationStopped as error:
+            result.stopped = str(error)
+            break
         if case is not None:
             result.cases.append(case)
     return result
+
+
+def _first_line(error: Exception) -> str:
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)[:300]

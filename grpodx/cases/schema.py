@@ -83,9 +83,7 @@ class Case:
         if self.age is None and self.sex is None:
             return ""
         child = self.age is not None and self.age < 18
-        noun = {"female": "girl" if child else "woman", "male": "boy" if child else "man"}.get(
-            self.sex or "", "patient"
-        )
+        noun = {"female": "girl" if child else "woman", "male": "boy" if child else "man"}.get(self.sex or "", "patient")
         return f"{self.age}-year-old {noun}" if self.age is not None else noun
 
     @property

@@ -9,6 +9,7 @@ record sources (jsonl, agentclinic, mediq) yield one case per record.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -100,6 +101,8 @@ def parse_spec(spec: str) -> tuple[str, Path | None]:
     name, sep, rest = spec.partition(":")
     if sep and name in LOADERS:
         path = Path(rest).expanduser()
+    elif sep and re.fullmatch(r"[A-Za-z_][\w-]+", name) and not Path(spec).expanduser().exists():
+        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, PATH or FORMAT:PATH)")
     else:
         path, name = Path(spec).expanduser(), ""
     if not path.exists():

@@ -15,9 +15,7 @@ def _count(fraction: float, units: int) -> int:
     return max(1, round(fraction * units)) if fraction > 0 else 0
 
 
-def split_cases(
-    cases: list[Case], split_by: SplitBy, val_fraction: float, test_fraction: float, seed: int
-) -> tuple[list[Case], list[Case], list[Case]]:
+def split_cases(cases: list[Case], split_by: SplitBy, val_fraction: float, test_fraction: float, seed: int) -> tuple[list[Case], list[Case], list[Case]]:
     """(train, val, test), each sorted by id; the same cases and seed always give the same split.
 
     `split_by="diagnosis"` holds out whole diagnoses (compared case-insensitively), so val and

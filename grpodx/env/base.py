@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from grpodx.cases.schema import Case
 from grpodx.dialogue import Message
 
-__all__ = ["EnvError", "EnvStats", "Judge", "Message", "Patient", "Verdict"]
+REDACTED = "[redacted]"
+"""What stands in a patient reply where the diagnosis (or an alias) was redacted."""
+
+__all__ = ["REDACTED", "EnvError", "EnvStats", "Judge", "Message", "Patient", "Verdict"]
 
 
 class EnvError(RuntimeError):

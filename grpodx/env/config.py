@@ -10,6 +10,9 @@ through a printed config; `grpodx.secrets` redacts saved configs and hyperparame
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from grpodx.knobs import require
 
 SCRIPTED_PATIENT = "grpodx/scripted-patient"
 RUBRIC_JUDGE = "grpodx/rubric-judge"
@@ -19,6 +22,8 @@ RUBRIC_JUDGE = "grpodx/rubric-judge"
 class ModelConfig:
     """How to reach one model through LiteLLM."""
 
+    key: ClassVar[str] = "model"
+    """Where this config sits in the YAML, for error messages."""
     model: str = ""
     """LiteLLM model string, e.g. 'openai/gpt-4o-mini' or 'grpodx/scripted-patient'."""
     api_base: str | None = None
@@ -26,7 +31,9 @@ class ModelConfig:
     api_key: str | None = field(default=None, repr=False)
     """Leave empty to use the provider's environment variable (recommended)."""
     temperature: float = 0.0
+    """Sampling temperature of the model's replies."""
     max_tokens: int = 256
+    """Longest reply, in the model's tokens."""
     timeout: float = 60.0
     """Seconds one call may take before it counts as failed (and is retried)."""
     num_retries: int = 3
@@ -37,25 +44,26 @@ class ModelConfig:
     """Calls in flight at once for this component, over all episodes."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "model": bool(self.model.strip()) and "/" in self.model,
-            "temperature": 0.0 <= self.temperature <= 2.0,
-            "max_tokens": self.max_tokens > 0,
-            "timeout": self.timeout > 0,
-            "num_retries": self.num_retries >= 0,
-            "retry_backoff": self.retry_backoff >= 0,
-            "max_concurrency": self.max_concurrency > 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                hint = " (a LiteLLM 'provider/model' string)" if name == "model" else ""
-                raise ValueError(f"{type(self).__name__}.{name}: invalid value {getattr(self, name)!r}{hint}")
+        require(
+            self.key,
+            {
+                "model": (bool(self.model.strip()) and "/" in self.model, "a LiteLLM 'provider/model' string"),
+                "temperature": (0.0 <= self.temperature <= 2.0, "in [0, 2]"),
+                "max_tokens": (self.max_tokens > 0, "> 0"),
+                "timeout": (self.timeout > 0, "> 0"),
+                "num_retries": (self.num_retries >= 0, ">= 0"),
+                "retry_backoff": (self.retry_backoff >= 0, ">= 0"),
+                "max_concurrency": (self.max_concurrency > 0, "> 0"),
+            },
+            self,
+        )
 
 
 @dataclass
 class PatientConfig(ModelConfig):
     """The patient simulator. Low temperature keeps a group's G episodes comparable."""
 
+    key: ClassVar[str] = "model.patient"
     model: str = SCRIPTED_PATIENT
     temperature: float = 0.2
     max_tokens: int = 200
@@ -65,6 +73,7 @@ class PatientConfig(ModelConfig):
 class JudgeConfig(ModelConfig):
     """The diagnosis judge."""
 
+    key: ClassVar[str] = "model.judge"
     model: str = RUBRIC_JUDGE
     max_tokens: int = 300
     process_weight: float = 0.0
@@ -73,9 +82,20 @@ class JudgeConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.process_weight <= 1.0:
-            raise ValueError(f"JudgeConfig.process_weight: must be in [0, 1], got {self.process_weight!r}")
-        if self.process_weight > 0 and self.model == RUBRIC_JUDGE:
-            raise ValueError(
-                f"JudgeConfig.process_weight: {RUBRIC_JUDGE} grades diagnoses only; a process score needs an LLM judge model"
-            )
+        require(
+            self.key,
+            {
+                "process_weight": (0.0 <= self.process_weight <= 1.0, "in [0, 1]"),
+            },
+            self,
+        )
+        require(
+            self.key,
+            {
+                "process_weight": (
+                    self.process_weight == 0 or self.model != RUBRIC_JUDGE,
+                    f"0 with {RUBRIC_JUDGE}, which grades diagnoses only (a process score needs an LLM judge model)",
+                ),
+            },
+            self,
+        )

@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grpodx.cases.schema import Case
-from grpodx.env.base import EnvStats, Message, Patient
+from grpodx.env.base import REDACTED, EnvStats, Message, Patient
 from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import PatientConfig
 from grpodx.env.prompts import patient_messages
 from grpodx.env.scripted import PatientSheet
 from grpodx.text import redact
-
-REDACTED = "[redacted]"
 
 
 def redact_diagnosis(text: str, names: tuple[str, ...]) -> tuple[str, int]:

@@ -149,7 +149,7 @@ def parse_score(text: str) -> tuple[float, str]:
     match = _SCORE_LINE.search(text) or _BARE_NUMBER.fullmatch(text)
     if match is None:
         raise UnparseableScore(f"no score in judge reply {text[:200]!r}")
-    rationale = text[match.end():].strip(" \n.;-") if match.re is _SCORE_LINE else ""
+    rationale = text[match.end() :].strip(" \n.;-") if match.re is _SCORE_LINE else ""
     return _clamp(float(match.group(1))), rationale
 
 

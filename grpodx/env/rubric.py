@@ -101,7 +101,7 @@ def same_concept(truth: Truth, candidate: str, concept: Concept | None) -> bool:
 def grade(truth: Truth, candidate: str, concept: Concept | None, refusal: str | None) -> tuple[float, str]:
     """Credit in 0..1 and a one-line rationale, from the gate's refusal and the resolved concept.
 
-        grade(ami, "NSTEMI", Concept("Non-ST elevation ... infarction", "I21.4", "icd10"), None)[0] == 1.0
+    grade(ami, "NSTEMI", Concept("Non-ST elevation ... infarction", "I21.4", "icd10"), None)[0] == 1.0
     """
     if refusal:
         return 0.0, f"{candidate!r} {refusal}: one diagnosis or nothing"

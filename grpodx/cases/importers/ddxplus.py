@@ -36,19 +36,31 @@ from grpodx.cases.variation import instantiate
 from grpodx.text import names_pattern
 
 AGE_RANGES = {  # general epidemiology of the conditions DDXPlus names
-    "Bronchiolitis": (0, 2), "Croup": (1, 6), "Acute otitis media": (1, 12), "Whooping cough": (1, 60),
-    "Pulmonary neoplasm": (50, 85), "Pancreatic neoplasm": (50, 85), "Stable angina": (45, 85),
-    "Unstable angina": (45, 85), "Possible NSTEMI / STEMI": (45, 85), "Acute COPD exacerbation / infection": (50, 85),
-    "Atrial fibrillation": (50, 90), "Acute pulmonary edema": (50, 90),
+    "Bronchiolitis": (0, 2),
+    "Croup": (1, 6),
+    "Acute otitis media": (1, 12),
+    "Whooping cough": (1, 60),
+    "Pulmonary neoplasm": (50, 85),
+    "Pancreatic neoplasm": (50, 85),
+    "Stable angina": (45, 85),
+    "Unstable angina": (45, 85),
+    "Possible NSTEMI / STEMI": (45, 85),
+    "Acute COPD exacerbation / infection": (50, 85),
+    "Atrial fibrillation": (50, 90),
+    "Acute pulmonary edema": (50, 90),
 }
 EXTRA_ALIASES = {  # abbreviations and the usual full names, so the judge accepts either
     "GERD": ("gastroesophageal reflux disease", "gastro-oesophageal reflux disease", "GORD"),
     "PSVT": ("paroxysmal supraventricular tachycardia", "SVT"),
     "SLE": ("systemic lupus erythematosus", "lupus"),
     "URTI": ("upper respiratory tract infection", "common cold"),
-    "Whooping cough": ("pertussis",), "Boerhaave": ("Boerhaave syndrome", "oesophageal rupture", "esophageal rupture"),
-    "Chagas": ("Chagas disease", "American trypanosomiasis"), "Ebola": ("Ebola virus disease",),
-    "Larygospasm": ("laryngospasm",), "Anemia": ("anaemia",), "Atrial fibrillation": ("AF", "AFib"),
+    "Whooping cough": ("pertussis",),
+    "Boerhaave": ("Boerhaave syndrome", "oesophageal rupture", "esophageal rupture"),
+    "Chagas": ("Chagas disease", "American trypanosomiasis"),
+    "Ebola": ("Ebola virus disease",),
+    "Larygospasm": ("laryngospasm",),
+    "Anemia": ("anaemia",),
+    "Atrial fibrillation": ("AF", "AFib"),
     "HIV (initial infection)": ("HIV", "acute HIV infection", "primary HIV infection", "acute retroviral syndrome"),
     "Possible NSTEMI / STEMI": ("NSTEMI", "STEMI", "myocardial infarction", "acute myocardial infarction", "heart attack", "MI"),
     "Bronchospasm / acute asthma exacerbation": ("bronchospasm", "acute asthma exacerbation", "asthma exacerbation", "asthma attack"),
@@ -62,9 +74,18 @@ FIRST_PERSON = (
     (re.compile(r"^are you (.*)\?$", re.I), "I am {}."),
     (re.compile(r"^is your (\w+) (?!or\b)(.*)\?$", re.I), "My {} is {}."),
 )
-SWAPS = ((r"\bor do you\b", "or I"), (r"\bor am I\b", "or I am"), (r"\bor have you\b", "or I have"), (r"\bor do I\b", "or I"),
-         (r"\bor have I\b", "or I have"), (r"\bare you\b", "I am"), (r"\byou are\b", "I am"), (r"\byour\b", "my"),
-         (r"\bever\s+", ""), (r"\bany\b", "some"))
+SWAPS = (
+    (r"\bor do you\b", "or I"),
+    (r"\bor am I\b", "or I am"),
+    (r"\bor have you\b", "or I have"),
+    (r"\bor do I\b", "or I"),
+    (r"\bor have I\b", "or I have"),
+    (r"\bare you\b", "I am"),
+    (r"\byou are\b", "I am"),
+    (r"\byour\b", "my"),
+    (r"\bever\s+", ""),
+    (r"\bany\b", "some"),
+)
 
 
 def first_person(question: str) -> str | None:
@@ -120,7 +141,9 @@ def condition_template(key: str, raw: Any, evidences: dict[str, Any], where: str
     name = one_string(raw.get("cond-name-eng", raw.get("condition_name")), where, "cond-name-eng")
     icd10 = normalise_icd10(raw.get("icd10-id"), where, "icd10-id")
     aliases = {raw.get("condition_name", name), *EXTRA_ALIASES.get(name, ())} - {name}
-    facts = _facts(raw, evidences, where, names_pattern((name, *aliases)))
+    pattern = names_pattern((name, *aliases))
+    assert pattern is not None  # one_string: the name is never empty
+    facts = _facts(raw, evidences, where, pattern)
     complaints = [first_person(evidences[k]["question_en"]) for k in raw["symptoms"] if evidences[k]["code_question"] in (k, None)]
     return DiseaseTemplate(
         diagnosis=name,
@@ -139,10 +162,7 @@ def condition_cases(template: DiseaseTemplate, seed: int, count: int) -> list[Ca
     if count < 1:
         raise ValueError(f"variants_per_disease must be at least 1, got {count}")
     cases = [instantiate(template, seed + k, source="ddxplus", all_facts=k == 0) for k in range(count)]
-    return [
-        dataclasses.replace(c, facts=tuple(f for f in c.facts if not FEMALE_ONLY.search(f.text))) if c.sex == "male" else c
-        for c in cases
-    ]
+    return [dataclasses.replace(c, facts=tuple(f for f in c.facts if not FEMALE_ONLY.search(f.text))) if c.sex == "male" else c for c in cases]
 
 
 def _load(path: Path) -> dict[str, Any]:

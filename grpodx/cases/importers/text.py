@@ -17,11 +17,29 @@ NEGATION = re.compile(r"\b(no|not|denies|denied|denying|without|absent|negative 
 # Checked in order: the first matching kind wins. Tests and exams first, because a sentence like
 # "biopsy showed no fungal elements" is a test result even though it contains a negation.
 KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("test", re.compile(r"\b(biops|culture|koh|histolog|patholog|serolog|laborator|labs?\b|blood tests?|pcr|x-ray|radiograph|mri|ct scan|ultrasound|dermoscop|scraping|smear|titer|titre|level|count|stain)", re.I)),
-    ("exam", re.compile(r"\b(examination|on exam|palpat|auscultat|inspection|vital signs|temperature of|blood pressure|pulse|lymph nodes?|identified|observed|were present|is present|are present|reveal)", re.I)),
+    (
+        "test",
+        re.compile(
+            r"\b(biops|culture|koh|histolog|patholog|serolog|laborator|labs?\b|blood tests?|pcr|x-ray|radiograph|mri|ct scan|ultrasound|dermoscop|scraping|smear|titer|titre|level|count|stain)",
+            re.I,
+        ),
+    ),
+    (
+        "exam",
+        re.compile(
+            r"\b(examination|on exam|palpat|auscultat|inspection|vital signs|temperature of|blood pressure|pulse|lymph nodes?|identified|observed|were present|is present|are present|reveal)",
+            re.I,
+        ),
+    ),
     ("family", re.compile(r"\b(family|mother|father|sister|brother|sibling|parent|grandm|grandf|aunt|uncle)", re.I)),
     ("medication", re.compile(r"\b(medication|take|takes|taking|prescri|treated with|uses? (a |an )?(cream|ointment|drug)|tablets?|pills?)\b", re.I)),
-    ("social", re.compile(r"\b(smok|tobacco|alcohol|drinks|drug use|occupation|works? as|student|travel|sexual|partner|lives?\b|live in|work in|married|diet|exercise|year-old|years old)", re.I)),
+    (
+        "social",
+        re.compile(
+            r"\b(smok|tobacco|alcohol|drinks|drug use|occupation|works? as|student|travel|sexual|partner|lives?\b|live in|work in|married|diet|exercise|year-old|years old)",
+            re.I,
+        ),
+    ),
     ("history", re.compile(r"\b(history of|past medical|diagnosed with|previous|previously|prior|surgery|chronic)", re.I)),
 )
 

@@ -15,27 +15,75 @@ import re
 
 _SUBJECT = r"(?:the patient|the child|the infant|the baby|patient|pt|he|she)"
 _PARENT = r"(?:the mother|the father|the parents|mother|father|parents|his mother|her mother)"
-_CHILD = ((r"^the (?:baby|infant|newborn)\b", "my baby"), (r"^the child\b", "my child"), (r"^the boy\b", "my son"),
-          (r"^the girl\b", "my daughter"), (r"^(?:he|she)\b", "my baby"),
-          (r"^(?:her|his|their) (son|daughter|baby|child)\b", r"my \1"))
+_CHILD = (
+    (r"^the (?:baby|infant|newborn)\b", "my baby"),
+    (r"^the child\b", "my child"),
+    (r"^the boy\b", "my son"),
+    (r"^the girl\b", "my daughter"),
+    (r"^(?:he|she)\b", "my baby"),
+    (r"^(?:her|his|their) (son|daughter|baby|child)\b", r"my \1"),
+)
 _ADVERB = r"(?:also|still|often|usually|occasionally|frequently|now|recently|sometimes|never|always|regularly|rarely)"
-_BARE_VERBS = frozenset("""works lives drinks smokes does has is was takes uses exercises eats walks sleeps enjoys
-    travels attends plays studies runs feels gets wakes consumes vapes used""".split())
-_PAST = frozenset("""gave got went felt became began came took lost saw left found ate drank fell broke had did
-    was were made woke slept ran thought knew""".split())
+_BARE_VERBS = frozenset(
+    """works lives drinks smokes does has is was takes uses exercises eats walks sleeps enjoys
+    travels attends plays studies runs feels gets wakes consumes vapes used""".split()
+)
+_PAST = frozenset(
+    """gave got went felt became began came took lost saw left found ate drank fell broke had did
+    was were made woke slept ran thought knew""".split()
+)
 _REPORTING = {
-    "reports": "I have", "reported": "I had", "describes": "I have", "described": "I had",
-    "complains of": "I have", "complained of": "I had", "endorses": "I have", "experiences": "I have",
-    "notes": "I've noticed", "noted": "I noticed", "notices": "I've noticed", "noticed": "I noticed",
-    "mentions": "I have", "mentioned": "I had", "states": "", "stated": "", "says": "", "said": "",
-    "presents with": "I have", "presented with": "I had", "admits to": "I", "recalls": "I remember",
+    "reports": "I have",
+    "reported": "I had",
+    "describes": "I have",
+    "described": "I had",
+    "complains of": "I have",
+    "complained of": "I had",
+    "endorses": "I have",
+    "experiences": "I have",
+    "notes": "I've noticed",
+    "noted": "I noticed",
+    "notices": "I've noticed",
+    "noticed": "I noticed",
+    "mentions": "I have",
+    "mentioned": "I had",
+    "states": "",
+    "stated": "",
+    "says": "",
+    "said": "",
+    "presents with": "I have",
+    "presented with": "I had",
+    "admits to": "I",
+    "recalls": "I remember",
 }
-_IRREGULAR = {"has": "have", "is": "am", "was": "was", "does": "do", "doesn't": "don't", "isn't": "am not",
-              "wasn't": "wasn't", "hasn't": "haven't", "had": "had", "did": "did", "can": "can", "cannot": "cannot",
-              "can't": "can't", "will": "will", "would": "would", "could": "could", "used": "used", "also": "also"}
-_PRONOUNS = ((r"\bhimself\b|\bherself\b|\bthemselves\b", "myself"), (r"\b(?:his|her|their)\b", "my"),
-             (r"\bthe patient's\b|\bpatient's\b", "my"), (r"\b(?:him|them)\b", "me"),
-             (r"\b(?:he|she|they)\b", "I"), (r"\bthe patient\b", "I"))
+_IRREGULAR = {
+    "has": "have",
+    "is": "am",
+    "was": "was",
+    "does": "do",
+    "doesn't": "don't",
+    "isn't": "am not",
+    "wasn't": "wasn't",
+    "hasn't": "haven't",
+    "had": "had",
+    "did": "did",
+    "can": "can",
+    "cannot": "cannot",
+    "can't": "can't",
+    "will": "will",
+    "would": "would",
+    "could": "could",
+    "used": "used",
+    "also": "also",
+}
+_PRONOUNS = (
+    (r"\bhimself\b|\bherself\b|\bthemselves\b", "myself"),
+    (r"\b(?:his|her|their)\b", "my"),
+    (r"\bthe patient's\b|\bpatient's\b", "my"),
+    (r"\b(?:him|them)\b", "me"),
+    (r"\b(?:he|she|they)\b", "I"),
+    (r"\bthe patient\b", "I"),
+)
 _THIRD = re.compile(r"\b(?:the patient|patient's|he|she|his|her|him|they|their)\b", re.I)
 
 
