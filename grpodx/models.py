@@ -10,8 +10,6 @@ checkpoint. The conversion (about half a minute) is cached, so a second start lo
 from __future__ import annotations
 
 import importlib.util
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from grpodx.tiny import TINY_MODEL, tiny_model_folder
+from grpodx.tiny import TINY_MODEL, save_model_folder, tiny_model_folder
 
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _HUB_TIMEOUT_S = 5.0
@@ -179,18 +177,7 @@ def convert_gguf(gguf: Path, folder: Path) -> None:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    staging = Path(tempfile.mkdtemp(dir=_made(folder.parent), prefix=f".{folder.name}-"))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        os.replace(staging, folder)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not (folder / "config.json").exists():  # else another process finished first: use its copy
-            raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    save_model_folder(model, tokenizer, folder)
 
 
 def _made(folder: Path) -> Path:

@@ -74,12 +74,22 @@ def build_tiny_model(folder: Path, vocab_size: int = 2048, seed: int = 0) -> Non
     )
     model = Phi3ForCausalLM(config)
     warm_up(model, tokenizer, seed)
+    save_model_folder(model, tokenizer, folder)
+
+
+def save_model_folder(model: object, tokenizer: object, folder: Path) -> None:
+    """`save_pretrained` model and tokenizer into `folder` atomically: a staging folder beside it,
+    then one rename. When another process finished the same folder first, its copy is kept."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
     try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
+        model.save_pretrained(staging)  # type: ignore[attr-defined]
+        tokenizer.save_pretrained(staging)  # type: ignore[attr-defined]
         os.replace(staging, folder)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (folder / "config.json").exists():
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
