@@ -26,7 +26,7 @@ def shared_data(request) -> Path:
     """The public data folder; a `shared_data` test run without it is an error, not a skip."""
     folder = Path(request.config.getoption("--shared-data")).expanduser()
     if not (folder / "ddxplus").is_dir() or not (folder / "mediq").is_dir():
-        raise FileNotFoundError(f"tests marked shared_data read the public data sets in {folder} (ddxplus/, mediq/); pass --shared-data DIR")
+        raise FileNotFoundError(f"tests marked shared_data read the public data sets in {folder} (ddxplus/, mediq/); pass --shared-data=DIR")
     return folder
 
 
