@@ -38,6 +38,7 @@ PATIENT_CHAT_ROLE: dict[Role, ChatRole] = {"doctor": "user", "patient": "assista
 REASON_OPEN, REASON_CLOSE = "<reason>", "</reason>"
 _DIAGNOSIS_LINE = re.compile(r"^[ \t>*_#-]*(?:diagnosis|final diagnosis)[ \t*_]*:(.*)$", re.I | re.M)
 _DIFFERENTIAL_LINE = re.compile(r"^[ \t>*_#-]*differential(?: diagnosis)?[ \t*_]*:(.*)$", re.I | re.M)
+_INLINE_DIFFERENTIAL = re.compile(r"[ \t*_]*differential(?: diagnosis)?[ \t*_]*:", re.I)
 
 SYSTEM_PROMPT = """You are a physician interviewing a patient to reach a diagnosis.
 Think privately inside <reason>...</reason>; the patient never sees it.
@@ -98,15 +99,31 @@ def parse_diagnosis(visible: str) -> tuple[str | None, tuple[str, ...]]:
 
     >>> parse_diagnosis("DIAGNOSIS: Pericarditis\\nDIFFERENTIAL: MI; PE")
     ('Pericarditis', ('MI', 'PE'))
+
+    A differential glued onto the diagnosis line (a small model drops the line break) is split
+    off there, so the diagnosis the judge reads is the diagnosis alone:
+
+    >>> parse_diagnosis("DIAGNOSIS: Gout DIFFERENTIAL: Pseudogout; Cellulitis")
+    ('Gout', ('Pseudogout', 'Cellulitis'))
     """
     for match in _DIAGNOSIS_LINE.finditer(visible):
-        diagnosis = _clean(match.group(1))
+        diagnosis, inline = _diagnosis_and_inline_differential(match.group(1))
         if diagnosis:
-            after = visible[match.end() :]
-            differential = _DIFFERENTIAL_LINE.search(after)
-            items = differential.group(1) if differential else ""
+            if inline is not None:
+                items = inline
+            else:
+                differential = _DIFFERENTIAL_LINE.search(visible[match.end() :])
+                items = differential.group(1) if differential else ""
             return diagnosis, tuple(d for d in (_clean(i) for i in re.split(r"[;\n]", items)) if d)
     return None, ()
+
+
+def _diagnosis_and_inline_differential(line: str) -> tuple[str, str | None]:
+    """A diagnosis line's answer, and the differential written on the same line if any."""
+    inline = _INLINE_DIFFERENTIAL.search(line)
+    if inline is None:
+        return _clean(line), None
+    return _clean(line[: inline.start()]), line[inline.end() :]
 
 
 def _clean(text: str) -> str:
@@ -128,7 +145,7 @@ def is_well_formed(visible: str, closed: bool) -> bool:
     diagnoses = list(_DIAGNOSIS_LINE.finditer(visible))
     if not diagnoses:
         return visible.count("?") == 1 and visible.rstrip().endswith("?")
-    if len(diagnoses) > 1 or not _clean(diagnoses[0].group(1)):
+    if len(diagnoses) > 1 or not _diagnosis_and_inline_differential(diagnoses[0].group(1))[0]:
         return False
     tail = [line for line in visible[diagnoses[0].end() :].splitlines() if line.strip()]
     return not tail or (len(tail) == 1 and bool(_DIFFERENTIAL_LINE.match(tail[0])))

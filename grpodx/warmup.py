@@ -53,6 +53,11 @@ def fact_question(fact: Fact) -> str | None:
     'Have you had any fever?'
     >>> fact_question(Fact("exam", "Crackles over the right chest.", ("chest", "listen")))
     'May I examine you and check your chest?'
+
+    A test the fact names by no cue is not asked for: "Can we run some tests?" fetches nothing.
+
+    >>> fact_question(Fact("test", "Troponin I 2.4 ng/mL.", ("ecg", "trace"))) is None
+    True
     """
     if fact.kind in _ROUTINE:
         return _ROUTINE[fact.kind]
@@ -62,10 +67,10 @@ def fact_question(fact: Fact) -> str | None:
     cue = next((c for c in fact.ask if len(c) > 2 and all(w in words for w in c.split()) and not c.startswith("exam")), None)
     if fact.kind == "exam":
         return f"May I examine you and check your {cue}?" if cue else "May I examine you?"
-    if fact.kind == "test":
-        return f"Can we run a test to check your {cue}?" if cue else "Can we run some tests?"
-    if cue is None:
+    if cue is None:  # a test asked for by no name gets "no result available": no information
         return None
+    if fact.kind == "test":
+        return f"Can we run a test to check your {cue}?"
     if fact.kind == "social":
         return f"Can you tell me about your {cue}?"
     return f"Have you had any {cue}?"

@@ -40,6 +40,26 @@ def test_differential_is_split_on_semicolons():
     assert turn.format_ok
 
 
+@pytest.mark.parametrize(
+    "visible",
+    [
+        "DIAGNOSIS: Acute appendicitisDIFFERENTIAL: Gout; Migraine",  # the pilot's SmolLM2, no break
+        "DIAGNOSIS: Acute appendicitis DIFFERENTIAL: Gout; Migraine",
+        "**Diagnosis:** Acute appendicitis. Differential diagnosis: Gout; Migraine",
+    ],
+)
+def test_a_differential_on_the_diagnosis_line_is_split_off(visible):
+    turn = read_doctor_turn(f"<reason>r</reason>{visible}")
+    assert turn.diagnosis == "Acute appendicitis"
+    assert turn.differential == ("Gout", "Migraine")
+    assert turn.format_ok
+
+
+def test_an_empty_diagnosis_before_an_inline_differential_is_no_diagnosis():
+    turn = read_doctor_turn("<reason>r</reason>DIAGNOSIS: DIFFERENTIAL: Gout; Migraine")
+    assert turn.diagnosis is None and turn.differential == () and not turn.format_ok
+
+
 def test_several_diagnosis_lines_take_the_first_and_break_format():
     turn = read_doctor_turn("DIAGNOSIS: Asthma\nDIAGNOSIS: Asthma\nDIAGNOSIS: Asthma")
     assert turn.diagnosis == "Asthma"
