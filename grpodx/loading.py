@@ -90,7 +90,7 @@ def load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
     from peft import PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = resolve_model(config.model, config.cache_dir)
+    path = resolved(config)
     tokenizer = AutoTokenizer.from_pretrained(path)
     quantized = {}
     if config.load_in_4bit:
@@ -143,5 +143,13 @@ def _unsloth_source(config: PolicyConfig) -> str:
     fetches its pre-quantized copy (a quarter of the download). Otherwise the resolver's folder."""
     local = Path(config.model).expanduser().is_dir() or config.model == TINY_MODEL
     if local or hub_offline() or "/" not in config.model:
-        return resolve_model(config.model, config.cache_dir)
+        return resolved(config)
     return config.model
+
+
+def resolved(config: PolicyConfig) -> str:
+    """The model's folder. A first run builds or converts it (the tiny model seeds and trains its
+    own weights), so torch's random state is kept aside: the LoRA init that follows is the same
+    whether the folder was made now or found in the cache, and a resumed run matches."""
+    with torch.random.fork_rng(devices=[]):
+        return resolve_model(config.model, config.cache_dir)

@@ -1,9 +1,11 @@
-"""A callback that presses Ctrl-C: a real SIGINT to this process, at a chosen optimizer step."""
+"""Run helpers: a callback that presses Ctrl-C (a real SIGINT to this process, at a chosen
+optimizer step) and a run's TensorBoard scalars."""
 
 from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -16,3 +18,12 @@ class CtrlCAt(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
         if trainer.global_step == self.step:
             os.kill(os.getpid(), signal.SIGINT)
+
+
+def scalars(run: Path) -> dict[str, list[float]]:
+    """A run folder's TensorBoard scalars by tag, and its text tags under `__text__`."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run))
+    events.Reload()
+    return {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]} | {"__text__": events.Tags()["tensors"]}

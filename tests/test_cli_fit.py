@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from grpodx.cli import main
+from tests.run_helpers import scalars
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,14 +29,6 @@ def fit(tmp_path, model_cache, *extra):
     )
     runs = sorted((tmp_path / "lightning_logs").glob("version_*"))
     return runs[-1]
-
-
-def scalars(run: Path) -> dict[str, list[float]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(run))
-    events.Reload()
-    return {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]} | {"__text__": events.Tags()["tensors"]}
 
 
 @pytest.fixture(scope="module")

@@ -82,3 +82,17 @@ def test_a_broken_torchvision_is_one_line_not_a_stack_trace(broken_torchvision):
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0 and "torchvision does not work with torch" in done.stderr
     assert "pip uninstall torchvision" in done.stderr
+
+
+def test_building_the_model_folder_leaves_the_seeded_random_state_alone(tmp_path):
+    # A first run builds the tiny model (it seeds and trains its own weights); the LoRA init after
+    # it must be what a later run that finds the folder cached draws, or a resume cannot match.
+    from grpodx.loading import resolved
+
+    config = PolicyConfig(cache_dir=str(tmp_path))
+    draws = []
+    for _ in ("built", "cached"):
+        torch.manual_seed(7)
+        resolved(config)
+        draws.append(torch.rand(4))
+    assert torch.equal(draws[0], draws[1])
