@@ -88,6 +88,11 @@ GAMING = [  # hedges, lists, negations, past diagnoses: 0 and never correct
     ("consider Kawasaki disease", KAWA),
     ("doubtful gout", GOUT),
     ("heart attack?", AMI),
+    ("Appendicitis (possible gout)", APPX),  # a second disease in brackets
+    ("appendicitis (ruled out)", APPX),  # a negation in brackets
+    ("Pneumonia (not MI)", CAP),
+    ("Gout (query)", GOUT),
+    ("Gout (history)", GOUT),
 ]
 WRONG = [  # another disease: 0 or little ('heat stroke' is no stroke); a sibling in the category is PARTIAL (0.5)
     ("heat stroke", STROKE, ZERO),
@@ -108,6 +113,8 @@ WRONG = [  # another disease: 0 or little ('heat stroke' is no stroke); a siblin
     ("hyperthyroidism", T2DM, LOW),
     ("viral pneumonia", PE, LOW),
     ("melanoma", PML, ZERO),
+    ("type 1 diabetes", T2DM, LOW),  # one character from an alias, but another disease: no misspelling
+    ("type I diabetes mellitus", T2DM, LOW),
     ("basal cell carcinoma", MEL, LOW),
     ("HIV", PML, LOW),
     ("STEMI", NSTEMI, PARTIAL),
@@ -127,6 +134,8 @@ WRONG = [  # another disease: 0 or little ('heat stroke' is no stroke); a siblin
 ]
 SYNONYMS = [  # names, aliases, lay words, abbreviations
     ("myocardial infarct", AMI),
+    ("I think appendicitis", APPX),
+    ("Heart attack (MI)", AMI),
     ("heart attack", AMI),
     ("MI", AMI),
     ("AMI", AMI),
@@ -218,6 +227,8 @@ MISSPELLINGS = [
 ]
 SPECIFIC = [  # a more specific form of the truth is the truth
     ("NSTEMI", AMI),
+    ("Myocardial infarction (NSTEMI)", AMI),  # a bracket of the same category is no second disease
+    ("Pneumonia (right lower lobe)", CAP),
     ("STEMI", AMI),
     ("inferior STEMI", AMI),
     ("anterior wall myocardial infarction", AMI),

@@ -9,7 +9,8 @@ system does an imported case's diagnosis have?). How a name becomes a concept, f
    or a tail ("... with effusion", "... due to X") cut: "right lower lobe pneumonia" is a
    pneumonia.
 3. Spelling: one edit for names of 6-10 letters, two beyond (`rapidfuzz` OSA distance: a
-   swap is one edit), when exactly one concept is that close.
+   swap is one edit), when exactly one concept is that close and no number or one- or
+   two-letter word changed ('type 1 diabetes' is no misspelling of 'type 2 diabetes').
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ QUALIFIERS = frozenset(
 
 _LEADING = re.compile(
     r"^(?:(?:the|a|an|final|working|clinical|most|probable|probably|likely|suspected|presumed|presumptive|"
-    r"possible|diagnosis|dx|is|of|consistent with|in keeping with)\s+)+"
+    r"possible|diagnosis|dx|is|of|consistent with|in keeping with|i think|i believe|i suspect|this is|it is|it s|"
+    r"(?:the |this )?patient has|my)\s+)+"
 )
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _TAIL = re.compile(
@@ -135,7 +137,8 @@ class DiagnosisIndex:
         limit = 0 if len(key) < 6 else 1 if len(key) <= 10 else 2
         if not limit:
             return None
-        pool = [k for k in self._buckets.get(key[:1], ()) if abs(len(k) - len(key)) <= limit]
+        fixed = _unspellable(key)
+        pool = [k for k in self._buckets.get(key[:1], ()) if abs(len(k) - len(key)) <= limit and _unspellable(k) == fixed]
         hits = process.extract(key, pool, scorer=OSA.distance, score_cutoff=limit, limit=8)
         if not hits:
             return None
@@ -145,6 +148,16 @@ class DiagnosisIndex:
             return None  # two diseases equally close: a guess, not a spelling
         concept = next(iter(concepts))
         return Concept(concept.name, concept.code, "spelling") if concept else None
+
+
+def _unspellable(key: str) -> list[str]:
+    """The words no misspelling may change: numbers and one- or two-letter words tell diseases
+    apart ('type 1' is not 'type 2', 'hepatitis a' is not 'hepatitis b', 'type i' not 'type ii').
+
+    >>> _unspellable("type 1 diabetes mellitus"), _unspellable("myocardial infraction")
+    (['1'], [])
+    """
+    return [w for w in key.split() if len(w) <= 2 or any(c.isdigit() for c in w)]
 
 
 def specific_forms(key: str) -> list[str]:

@@ -88,6 +88,7 @@ HISTORY_PHRASES = (
     "recovered from",
     "known",
 )
+BRACKETED = re.compile(r"[(\[]([^)\]]*)[)\]]")
 _SEPARATORS = re.compile(r"\s*(?:[,;/&+|>]|\band\b|\bplus\b|\bthen\b|(?:^|\s)\d+[.)])\s*", re.IGNORECASE)
 
 
@@ -111,15 +112,25 @@ def hedge(candidate: str, resolves: Callable[[str], str | None], exact: Callable
     past = _phrase(key, HISTORY_PHRASES)
     if past:
         return f"names a past diagnosis ({past!r})"
-    if exact(candidate):
+    # a known name's own brackets hold abbreviations or qualifiers, never "(ruled out)" or "(possible gout)"
+    inside = " ".join(normalise(b) for b in BRACKETED.findall(candidate))
+    past = _phrase(inside, ("history", *HISTORY_PHRASES)) if inside else None  # "Gout (history)"
+    if past:
+        return f"names a past diagnosis ({past!r})"
+    if exact(candidate) and not (inside and _doubt(inside)):
         return None
+    return _doubt(key) or _listed(candidate, resolves)
+
+
+def _doubt(key: str) -> str | None:
+    """The hedge or negation a normalised text holds, as a refusal, or None."""
     word = _phrase(key, HEDGE_PHRASES)
     if word:
         return f"hedges between diagnoses ({word!r})" if word in ("or", "vs", "versus", "either", "nor") else f"hedges ({word!r})"
     negation = _phrase(key, NEGATION_PHRASES)
     if negation:
         return f"negates a diagnosis ({negation!r})"
-    return _listed(candidate, resolves)
+    return None
 
 
 def _listed(candidate: str, resolves: Callable[[str], str | None]) -> str | None:

@@ -30,7 +30,7 @@ from grpodx.cases.coding import Concept, DiagnosisIndex, all_names, bare_key, sp
 
 __all__ = ["EXACT", "LEVEL_CREDIT", "Concept", "DiagnosisIndex", "Truth", "grade", "judge_grade", "rank", "truth_of"]
 from grpodx.cases.schema import Case
-from grpodx.env.hedges import hedge
+from grpodx.env.hedges import BRACKETED, hedge
 
 EXACT = 1.0
 LEVEL_CREDIT = {"category": 0.5, "block": 0.3, "chapter": 0.1}
@@ -71,7 +71,19 @@ def gate(candidate: str, index: DiagnosisIndex) -> str | None:
         concept = index.resolve(part)
         return f"{concept.name}|{concept.code}" if concept else None
 
-    return hedge(candidate, resolves, lambda text: index.exact(text) is not None)
+    return hedge(candidate, resolves, lambda text: index.exact(text) is not None) or _bracketed_other(candidate, index)
+
+
+def _bracketed_other(candidate: str, index: DiagnosisIndex) -> str | None:
+    """A bracket naming another disease ('Appendicitis (possible gout)') makes two diagnoses; an
+    abbreviation or a variant of the same category ('MI (NSTEMI)', 'X (PML)') does not."""
+    inner = [b for b in BRACKETED.findall(candidate) if b.strip()]
+    main = index.resolve(BRACKETED.sub(" ", candidate)) if inner else None
+    for part in inner:
+        other = index.resolve(part)
+        if main and other and other.name != main.name and icd10.shared_level(other.code, main.code) != "category":
+            return f"names another diagnosis in brackets ({part!r})"
+    return None
 
 
 def same_concept(truth: Truth, candidate: str, concept: Concept | None) -> bool:
