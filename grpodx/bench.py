@@ -76,7 +76,7 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
 
     from grpodx.cases.bank import builtin_templates
     from grpodx.cases.variation import instantiate
-    from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+    from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
     from grpodx.fake_server import FakeOpenAIServer, Reply
     from grpodx.policy import Policy
     from grpodx.rollout import RolloutEngine
@@ -91,7 +91,7 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
         patient = PatientConfig(model="openai/bench-patient", api_base=server.url, api_key="sk-bench", max_concurrency=max(args.episodes, 1), num_retries=0)
 
         def engine() -> RolloutEngine:
-            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig()), rollout)
+            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), rollout)
 
         torch.manual_seed(0)
         batched = _timed_run(engine(), [(cases, group)], rollout.temperature)

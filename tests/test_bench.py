@@ -1,0 +1,26 @@
+"""The bench commands run end to end on the tiny model and print the figures the README reports
+(the numbers themselves are measured by hand: timed tests would only measure the machine)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench(*args: str, cache: str) -> dict:
+    command = [sys.executable, "-m", "grpodx", "bench", *args, "--config", str(ROOT / "configs" / "tiny.yaml"), "--cache-dir", cache]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout[done.stdout.index("{") :])
+
+
+def test_bench_rollout_compares_batched_sequential_and_raw_generate(model_cache):
+    result = bench("rollout", "--episodes", "4", "--max-turns", "2", "--latency-ms", "20", cache=model_cache)
+    rollout, sequential = result["rollout"], result["sequential"]
+    assert rollout["episodes"] == sequential["episodes"] == 4
+    assert rollout["generated_tokens"] > 0 and result["ceiling"]["generated_tokens_per_s"] > 0
+    assert result["rollout_vs_sequential"] == rollout["episodes_per_s"] / sequential["episodes_per_s"]
+    # the KV cache: a turn feeds only what the conversation added, not the whole context again
+    assert rollout["prefill_tokens_per_episode"] <= rollout["prefill_tokens_per_episode_without_cache"]
