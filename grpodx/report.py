@@ -74,6 +74,15 @@ def read_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(s.step, s.value) for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
 
 
+def curves_of(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """The training curves of a run folder, or of the newest lightning_logs/version_* below it:
+    the fit that made an evaluated adapter, whose own test run logged no curves."""
+    found = [path] if any(path.glob("events.out.tfevents.*")) else sorted(path.glob("**/version_*"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise FileNotFoundError(f"{path}: no TensorBoard events here or in a lightning_logs/version_* below it")
+    return read_curves(found[-1])
+
+
 def load_run(path: Path) -> Run:
     run = find_run(path)
     evaluations = {}
@@ -113,10 +122,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--compare", type=Path, help="another run (e.g. the base model's test) to compare with, on the same cases")
     parser.add_argument("--out", type=Path, help="where to write the page (default: RUN/report.html)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals and test")
+    parser.add_argument("--curves", type=Path, help="draw the training curves of this run (the fit that made the evaluated adapter)")
     args = parser.parse_args(argv)
     try:
         run = load_run(args.run)
         other = load_run(args.compare) if args.compare else None
+        if args.curves:
+            run.curves = curves_of(args.curves)
     except (FileNotFoundError, ValueError) as error:
         print(f"report: {error}")
         return 2

@@ -138,6 +138,9 @@ def test_report_compares_two_test_runs_on_the_same_cases(runs, tmp_path):
     assert "same 4 cases" in text and "before: " in text and "after: " in text
     counts, _ = render(page, tmp_path)
     assert counts["images"] == counts["decoded"] == 2  # no training curves in test-only runs
+    # --curves draws the training curves of the fit that made the evaluated weights
+    assert main_report([str(runs["ckpt"]), "--compare", str(runs["base"]), "--curves", str(runs["fit"]), "--out", str(page)]) == 0
+    assert render(page, tmp_path)[0]["images"] == 3
 
 
 def test_report_names_a_folder_without_results(tmp_path, capsys):
