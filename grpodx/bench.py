@@ -246,8 +246,11 @@ def _memory_in_child(args: argparse.Namespace, beta: float) -> dict[str, float]:
     """Peak memory of one loss pass in a fresh process, so that no allocator cache is shared."""
     command = [sys.executable, "-m", "grpodx", "bench", "_memory", "--config", args.config, "--beta", str(beta)]
     command += [f"--{k.replace('_', '-')}={v}" for k, v in (("model", args.model), ("cache_dir", args.cache_dir)) if v]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        killed = " (killed: most likely out of memory)" if done.returncode == -9 else ""
+        raise RuntimeError(f"bench step: the memory probe with beta={beta} failed with exit {done.returncode}{killed}:\n{done.stderr[-1500:]}")
+    return json.loads(done.stdout)
 
 
 def _memory(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, float]:
