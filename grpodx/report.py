@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,16 @@ class Run:
 
 def find_run(path: Path) -> Path:
     """A run folder (with results/), or a folder of runs (lightning_logs/version_N): the newest."""
-    if (path / "results").is_dir():
+    return _newest(path, lambda p: (p / "results").is_dir(), "no results/ folder", "; run `python -m grpodx test` or `fit` first")
+
+
+def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "") -> Path:
+    """`path` itself if `has` it, else the newest lightning_logs/version_* below it that does."""
+    if has(path):
         return path
-    versions = sorted((p for p in path.glob("**/version_*") if (p / "results").is_dir()), key=lambda p: p.stat().st_mtime)
+    versions = sorted((p for p in path.glob("**/version_*") if has(p)), key=lambda p: p.stat().st_mtime)
     if not versions:
-        raise FileNotFoundError(f"{path}: no results/ folder here or in a lightning_logs/version_* below it; run `python -m grpodx test` or `fit` first")
+        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* below it{hint}")
     return versions[-1]
 
 
@@ -77,10 +83,7 @@ def read_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
 def curves_of(path: Path) -> dict[str, list[tuple[int, float]]]:
     """The training curves of a run folder, or of the newest lightning_logs/version_* below it:
     the fit that made an evaluated adapter, whose own test run logged no curves."""
-    found = [path] if any(path.glob("events.out.tfevents.*")) else sorted(path.glob("**/version_*"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise FileNotFoundError(f"{path}: no TensorBoard events here or in a lightning_logs/version_* below it")
-    return read_curves(found[-1])
+    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events"))
 
 
 def load_run(path: Path) -> Run:

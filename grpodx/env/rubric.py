@@ -78,7 +78,7 @@ def _bracketed_other(candidate: str, index: DiagnosisIndex) -> str | None:
     """A bracket naming another disease ('Appendicitis (possible gout)') makes two diagnoses; an
     abbreviation or a variant of the same category ('MI (NSTEMI)', 'X (PML)') does not."""
     inner = [b for b in BRACKETED.findall(candidate) if b.strip()]
-    main = index.resolve(BRACKETED.sub(" ", candidate)) if inner else None
+    main = index.resolve(candidate) if inner else None  # resolving drops the brackets (`bare_key`)
     for part in inner:
         other = index.resolve(part)
         if main and other and other.name != main.name and icd10.shared_level(other.code, main.code) != "category":
