@@ -17,6 +17,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
 
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--latency-ms", type=float, default=0.0, help="delay of every patient reply")
     rollout.add_argument("--episodes", type=int, default=16)
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
+    rollout.add_argument("--schedule", choices=["turns", "continuous"], default=None, help="override model.rollout.schedule")
+    rollout.add_argument("--max-batch-rows", type=int, default=None, help="override model.rollout.max_batch_rows")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
     for name in ("step", "_memory"):
         sub.choices[name].add_argument("--repeats", type=int, default=2)
@@ -54,8 +58,9 @@ def _configs(args: argparse.Namespace) -> dict[str, Any]:
     policy["lora"] = LoraConfig(**policy.get("lora", {}))
     policy |= {k: v for k, v in (("model", args.model), ("cache_dir", args.cache_dir)) if v}
     rollout = dict(section.get("rollout", {}))
-    if getattr(args, "max_turns", None):
-        rollout["max_turns"] = args.max_turns
+    for name in ("max_turns", "schedule", "max_batch_rows"):
+        if getattr(args, name, None):
+            rollout[name] = getattr(args, name)
     known = {f.name for f in fields(GRPOConfig)}
     grpo = {k: v for k, v in section.get("grpo", {}).items() if k in known}
     return {"policy": PolicyConfig(**policy), "rollout": RolloutConfig(**rollout), "grpo": GRPOConfig(**grpo)}
@@ -77,25 +82,26 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     from grpodx.cases.bank import builtin_templates
     from grpodx.cases.variation import instantiate
     from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
-    from grpodx.fake_server import FakeOpenAIServer, Reply
     from grpodx.policy import Policy
-    from grpodx.rollout import RolloutEngine
+    from grpodx.rollout import RolloutConfig, RolloutEngine
 
     litellm.suppress_debug_info = True  # it prints its provider list for a model name it has no price for
     rollout = configs["rollout"]
     group = rollout.group_size
     cases = [instantiate(t, seed=1) for t in builtin_templates()[: max(args.episodes // group, 1)]]
     policy = Policy(configs["policy"])
-    reply = Reply("It has been like this for two days, and it is getting worse.", latency=args.latency_ms / 1000)
-    with FakeOpenAIServer(lambda request: reply) as server:
-        patient = PatientConfig(model="openai/bench-patient", api_base=server.url, api_key="sk-bench", max_concurrency=max(args.episodes, 1), num_retries=0)
+    with _server("It has been like this for two days, and it is getting worse.", args.latency_ms) as url:
+        patient = PatientConfig(model="openai/bench-patient", api_base=url, api_key="sk-bench", max_concurrency=max(args.episodes, 1), num_retries=0)
 
-        def engine() -> RolloutEngine:
-            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), rollout)
+        def engine(config: RolloutConfig) -> RolloutEngine:
+            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), config)
 
         torch.manual_seed(0)
-        batched = _timed_run(engine(), [(cases, group)], rollout.temperature)
-        sequential = None if args.no_sequential else _timed_run(engine(), [([c], 1) for c in cases for _ in range(group)], rollout.temperature)
+        batched = _timed_run(engine(rollout), [(cases, group)], rollout.temperature)
+        # the same episodes one at a time: with `continuous` each draws the same sampling seed
+        torch.manual_seed(0)
+        one_at_a_time = [([c], 1) for c in cases for _ in range(group)]
+        sequential = None if args.no_sequential else _timed_run(engine(rollout), one_at_a_time, rollout.temperature)
     if sequential:
         sequential.pop("_prompts")
     ceiling = _ceiling(policy, batched, rollout.temperature)
@@ -112,6 +118,21 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
         result["sequential"] = sequential
         result["rollout_vs_sequential"] = batched["episodes_per_s"] / sequential["episodes_per_s"]
     return result
+
+
+@contextmanager
+def _server(text: str, latency_ms: float) -> Iterator[str]:
+    """A local OpenAI-compatible patient (grpodx.fake_server) in its own process, as a remote
+    one would be: its request handling does not compete for this interpreter's lock."""
+    command = [sys.executable, "-m", "grpodx.fake_server", "--text", text, "--latency-ms", str(latency_ms)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            url = process.stdout.readline().strip() if process.stdout else ""
+            if not url.startswith("http"):
+                raise RuntimeError(f"bench: the patient server did not start (exit code {process.poll()})")
+            yield url
+        finally:
+            process.kill()
 
 
 def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dict[str, Any]:

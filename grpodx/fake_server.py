@@ -120,6 +120,7 @@ class FakeOpenAIServer:
 
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: without this, each reply waits on a delayed ACK (~40 ms)
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 if self.path.rstrip("/") != "/v1/chat/completions":
@@ -149,3 +150,24 @@ class FakeOpenAIServer:
                 pass
 
         return _Request
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m grpodx.fake_server --text T [--latency-ms N]`: serve one fixed reply from its own
+    process (as a remote provider would: its work does not share the client's interpreter),
+    print the URL on one line, run until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m grpodx.fake_server", description=main.__doc__.splitlines()[0] if main.__doc__ else None)
+    parser.add_argument("--text", required=True, help="the reply to every request")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each reply")
+    args = parser.parse_args(argv)
+    reply = Reply(args.text, latency=args.latency_ms / 1000)
+    with FakeOpenAIServer(lambda request: reply) as server:
+        print(server.url, flush=True)
+        threading.Event().wait()  # until the parent kills the process
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
