@@ -37,8 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--latency-ms", type=float, default=0.0, help="delay of every patient reply")
     rollout.add_argument("--episodes", type=int, default=16)
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
-    rollout.add_argument("--schedule", choices=["turns", "continuous"], default=None, help="override model.rollout.schedule")
-    rollout.add_argument("--max-batch-rows", type=int, default=None, help="override model.rollout.max_batch_rows")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
     for name in ("step", "_memory"):
         sub.choices[name].add_argument("--repeats", type=int, default=2)
@@ -58,9 +56,8 @@ def _configs(args: argparse.Namespace) -> dict[str, Any]:
     policy["lora"] = LoraConfig(**policy.get("lora", {}))
     policy |= {k: v for k, v in (("model", args.model), ("cache_dir", args.cache_dir)) if v}
     rollout = dict(section.get("rollout", {}))
-    for name in ("max_turns", "schedule", "max_batch_rows"):
-        if getattr(args, name, None):
-            rollout[name] = getattr(args, name)
+    if getattr(args, "max_turns", None):
+        rollout["max_turns"] = args.max_turns
     known = {f.name for f in fields(GRPOConfig)}
     grpo = {k: v for k, v in section.get("grpo", {}).items() if k in known}
     return {"policy": PolicyConfig(**policy), "rollout": RolloutConfig(**rollout), "grpo": GRPOConfig(**grpo)}
@@ -98,7 +95,6 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
 
         torch.manual_seed(0)
         batched = _timed_run(engine(rollout), [(cases, group)], rollout.temperature)
-        # the same episodes one at a time: with `continuous` each draws the same sampling seed
         torch.manual_seed(0)
         one_at_a_time = [([c], 1) for c in cases for _ in range(group)]
         sequential = None if args.no_sequential else _timed_run(engine(rollout), one_at_a_time, rollout.temperature)

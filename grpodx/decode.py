@@ -44,9 +44,8 @@ class DecodeStats:
     calls: int = 0
 
 
-def pick_next(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | list[torch.Generator] | None = None) -> Tensor:
-    """Next token per row from float logits [B, V] -> [B], with `generate`'s sampling semantics.
-    `generator` may be one per row (each row's draws then do not depend on the others)."""
+def pick_next(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> Tensor:
+    """Next token per row from float logits [B, V] -> [B], with `generate`'s sampling semantics."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     scores = logits / temperature  # [B, V]
@@ -55,13 +54,10 @@ def pick_next(logits: Tensor, temperature: float, top_p: float, generator: torch
         remove = ordered.softmax(dim=-1).cumsum(dim=-1) <= (1 - top_p)  # [B, V]
         remove[..., -1:] = False  # keep at least the most likely token
         scores = scores.masked_fill(remove.scatter(1, order, remove), -float("inf"))
-    probs = scores.softmax(dim=-1)  # [B, V]
-    if isinstance(generator, list):
-        return torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, generator)])
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    return torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(1)
 
 
-def batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list[tuple[Tensor, Tensor]] | None, Tensor]:
+def _batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list[tuple[Tensor, Tensor]] | None, Tensor]:
     """Left-pad every cache to the longest: per-layer [B, H, P, D] and the mask [B, P]."""
     width = max(len(c.ids) for c in caches)
     mask = torch.zeros(len(caches), width, dtype=torch.long, device=device)
@@ -82,7 +78,7 @@ def batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list[
     return layers, mask
 
 
-def left_pad(chunks: list[list[int]], pad: int, device: torch.device) -> tuple[Tensor, Tensor]:
+def _left_pad(chunks: list[list[int]], pad: int, device: torch.device) -> tuple[Tensor, Tensor]:
     width = max(len(c) for c in chunks)
     ids = torch.full((len(chunks), width), pad, dtype=torch.long)
     mask = torch.zeros_like(ids)
@@ -124,8 +120,8 @@ def sample(
             raise ValueError("a KV cache must hold a proper prefix of its prompt (the sequence was rewritten)")
         chunks.append(prompt[len(cache.ids) :])
         cache.prefill_tokens += len(chunks[-1])
-    past, past_mask = batch_past(caches, device)
-    ids, chunk_mask = left_pad(chunks, pad_id, device)
+    past, past_mask = _batch_past(caches, device)
+    ids, chunk_mask = _left_pad(chunks, pad_id, device)
     mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
     from transformers import DynamicCache

@@ -21,7 +21,6 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from grpodx.backends import Backend, pick_backend
-from grpodx.batcher import Batcher
 from grpodx.decode import DecodeStats, SequenceCache, sample
 from grpodx.knobs import require
 from grpodx.loading import Precision, autocast, load_hf, load_unsloth
@@ -197,29 +196,6 @@ class Policy(nn.Module):
                 stats=self.decode_stats,
                 generator=generator,
             )
-
-    def batcher(self, max_new_tokens: int, temperature: float, top_p: float, max_rows: int | None = None) -> Batcher | None:
-        """A continuous batcher over this model (`grpodx.batcher`), or None where sampling does
-        not go through our KV-cached decode (Unsloth, vLLM)."""
-        if self.sampler is not None or self.backend == "unsloth":
-            return None
-
-        @contextmanager
-        def inference() -> Iterator[None]:
-            with self._inference(), self.autocast():
-                yield
-
-        return Batcher(
-            self.model,
-            inference,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            stop_ids=self.stop_ids,
-            pad_id=self.tokenizer.pad_token_id,
-            max_rows=max_rows,
-            stats=self.decode_stats,
-        )
 
     def hf_generate(
         self,

@@ -1,4 +1,4 @@
-"""Episodes and the turn loop: the doctor's turns batched, the patients answering concurrently.
+"""Episodes and the turn loop: one batched doctor generate per turn, patients concurrently.
 
 1. Every episode starts from the system prompt and the patient's opening (one opening per
    group: the G attempts share the case and the patient's seed).
@@ -12,24 +12,18 @@
    context (mask 0, no loss: the doctor did not sample it) before the doctor generates.
 4. A patient or judge failure makes the episode `env_error`; a context that cannot fit another
    turn makes it `truncated`.
-5. `schedule: turns` (the default) runs step 2 for all active episodes at once and waits for all
-   their patients; `schedule: continuous` runs each episode on its own and lets
-   `grpodx.batcher` batch whichever turns are waiting for the doctor, so generation goes on
-   while patients answer (faster with a remote patient; reproducible up to rounding).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
 
-from grpodx.batcher import Batcher
 from grpodx.cases.schema import Case
 from grpodx.decode import SequenceCache
 from grpodx.dialogue import (
@@ -53,7 +47,6 @@ Status = Literal["active", "diagnosed", "out_of_turns", "truncated", "env_error"
 """`active` while the conversation runs; one of the others once it is over."""
 STATUSES: tuple[Status, ...] = tuple(s for s in get_args(Status) if s != "active")
 """The finished statuses."""
-Schedule = Literal["turns", "continuous"]
 _SPEAKER = {chat: role for role, chat in DOCTOR_CHAT_ROLE.items()}  # transcripts name who spoke
 
 
@@ -86,18 +79,6 @@ class RolloutConfig:
     loss's log-probs assume the plain softmax the tokens were sampled from."""
     eval_no_repeat_ngram_size: int = 0
     """Forbid repeating any n-gram of this size in a doctor turn, validate/test only (0: off)."""
-    schedule: Schedule = "turns"
-    """How doctor turns share the model. `turns`: every active episode's turn in one batched call,
-    then every patient answers: the same seed gives the same episodes, exactly. `continuous`:
-    a turn joins the running batch as soon as its patient has answered and leaves when done
-    (`grpodx.batcher`), so generation goes on while patients answer and no row idles as filler;
-    each episode samples from its own generator, and only floating-point rounding of different
-    batch compositions can make two runs differ. Evaluation with repetition settings, Unsloth
-    and vLLM always use `turns`."""
-    max_batch_rows: int | None = None
-    """`continuous` only: the most turns in the doctor's batch at once (None: no limit), which
-    bounds the batched KV cache's memory; a turn that finds the batch full waits for one to
-    leave. Not a speed setting: on the tiny bench, 8 of 16 was slower than no limit."""
 
     def __post_init__(self) -> None:
         require(
@@ -112,8 +93,6 @@ class RolloutConfig:
                 "eval_samples": (self.eval_samples >= 1, ">= 1"),
                 "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
                 "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
-                "schedule": (self.schedule in get_args(Schedule), f"one of {get_args(Schedule)}"),
-                "max_batch_rows": (self.max_batch_rows is None or self.max_batch_rows >= 1, ">= 1 or null"),
             },
             self,
         )
@@ -206,20 +185,8 @@ class RolloutEngine:
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
         started, generating = time.perf_counter(), self.times.generate_s
         episodes = await self._open(cases, seeds, group_size)
-        penalties = self._penalties() if evaluation else {}
-        c = self.config
-        batcher = None if penalties or c.schedule == "turns" else self.policy.batcher(c.max_new_tokens, temperature, c.top_p, c.max_batch_rows)
-        if batcher is None:
-            await self._turns(episodes, temperature, penalties)
-        else:
-            await self._continuous(episodes, batcher)
-        self.times.env_s += time.perf_counter() - started - (self.times.generate_s - generating)
-        return episodes
-
-    async def _turns(self, episodes: list[Episode], temperature: float, penalties: dict[str, Any]) -> None:
-        """Schedule `turns`: each turn, one batched generate over every active episode, then their
-        patients answer concurrently (and the diagnosed are judged)."""
         caches = {id(e): SequenceCache() for e in episodes}
+        penalties = self._penalties() if evaluation else {}
         for turn in range(1, self.config.max_turns + 1):
             prefill = self._prefill(turn)
             active = [e for e in episodes if e.status == "active" and self._fits(e, len(prefill))]
@@ -238,32 +205,8 @@ class RolloutEngine:
             for episode in active:
                 if episode.status != "active":
                     del caches[id(episode)]  # its KV cache is done with: free it now
-
-    async def _continuous(self, episodes: list[Episode], batcher: Batcher) -> None:
-        """Schedule `continuous`: every episode runs its own turns; the batcher batches whichever
-        turns are waiting for the doctor. Each episode's generator is seeded from torch's RNG,
-        in episode order, so a seeded run draws the same seeds."""
-        seeds = torch.randint(2**62, (len(episodes),)).tolist()
-        serving = asyncio.ensure_future(batcher.serve())
-        busy = batcher.busy_s
-        try:
-            await _together([self._episode(e, batcher, torch.Generator(self.policy.device).manual_seed(s)) for e, s in zip(episodes, seeds)])
-        finally:
-            serving.cancel()
-            await asyncio.gather(serving, return_exceptions=True)
-            self.times.generate_s += batcher.busy_s - busy
-
-    async def _episode(self, episode: Episode, batcher: Batcher, generator: torch.Generator) -> None:
-        cache = SequenceCache()
-        for turn in range(1, self.config.max_turns + 1):
-            prefill = self._prefill(turn)
-            if episode.status != "active" or not self._fits(episode, len(prefill)):
-                return
-            episode.append(prefill, doctor=False)
-            ids = await batcher.generate(episode.token_ids, cache, generator)
-            episode.prefill_tokens = cache.prefill_tokens
-            self._doctor_turn(episode, ids, turn, prefill)
-            await self._answer(episode, ids, turn)
+        self.times.env_s += time.perf_counter() - started - (self.times.generate_s - generating)
+        return episodes
 
     def _prefill(self, turn: int) -> list[int]:
         """Context the doctor's turn starts from: `DIAGNOSIS:` on a forced final turn, else nothing."""
@@ -349,19 +292,6 @@ class RolloutEngine:
         if not isinstance(error, EnvError):
             raise error
         episode.status, episode.error = "env_error", str(error)
-
-
-async def _together(coroutines: list[Coroutine[Any, Any, None]]) -> None:
-    """Run them concurrently; on the first failure cancel the rest (none may linger on the loop
-    into the next rollout) and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 async def _cancel_other_tasks() -> None:

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-import torch
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
@@ -29,26 +28,6 @@ class RecordingPolicy:
         for prompt, ids in zip(prompts, out):  # a group's episodes share their first prompt
             self.samples.setdefault(tuple(prompt), []).append(ids)
         return out
-
-    @property
-    def device(self):
-        return self.inner.device
-
-    def batcher(self, *args):  # schedule: continuous
-        batcher = self.inner.batcher(*args)
-        submit = batcher.generate
-
-        def generate(prompt, cache, generator=None):
-            assert prompt[: len(cache.ids)] == cache.ids and len(cache.ids) < len(prompt)
-            key, future = tuple(prompt), submit(prompt, cache, generator)
-            future.add_done_callback(lambda f: self.samples.setdefault(key, []).append(f.result()))
-            return future
-
-        batcher.generate = generate
-        return batcher
-
-
-SCHEDULES = pytest.mark.parametrize("schedule", ["turns", "continuous"])
 
 
 class FlakyPatient(Patient):
@@ -76,10 +55,9 @@ def engine(policy, patient=None, **rollout):
     return RolloutEngine(policy, patient or build_patient(PatientConfig()), build_judge(JudgeConfig(), judge_index()), config)
 
 
-@SCHEDULES
-def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy, schedule):
+def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy):
     policy = RecordingPolicy(tiny_policy)
-    run = engine(policy, schedule=schedule)
+    run = engine(policy)
     episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=1.0)
     assert {e.status for e in episodes} <= {"diagnosed", "out_of_turns"}
     for e in episodes:
@@ -99,10 +77,9 @@ def test_trained_ids_are_exactly_the_sampled_ids(tiny_policy, schedule):
     run.close()
 
 
-@SCHEDULES
-def test_kv_cache_across_turns_encodes_only_what_each_turn_adds(tiny_policy, schedule):
+def test_kv_cache_across_turns_encodes_only_what_each_turn_adds(tiny_policy):
     policy = RecordingPolicy(tiny_policy)
-    run = engine(policy, max_turns=4, max_new_tokens=16, schedule=schedule)
+    run = engine(policy, max_turns=4, max_new_tokens=16)
     episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=0.0)
     for e in episodes:
         # the opening prompt, then per later turn the last sampled token plus the patient's delta
@@ -114,9 +91,8 @@ def test_kv_cache_across_turns_encodes_only_what_each_turn_adds(tiny_policy, sch
     run.close()
 
 
-@SCHEDULES
-def test_sequence_is_the_template_rendering_of_the_conversation(tiny_policy, schedule):
-    run = engine(tiny_policy, schedule=schedule)
+def test_sequence_is_the_template_rendering_of_the_conversation(tiny_policy):
+    run = engine(tiny_policy)
     episodes = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=1.0)
     for e in episodes:
         text = tiny_policy.tokenizer.decode(e.token_ids)
@@ -127,9 +103,8 @@ def test_sequence_is_the_template_rendering_of_the_conversation(tiny_policy, sch
     run.close()
 
 
-@SCHEDULES
-def test_patient_never_sees_reasoning_and_last_turn_note(tiny_policy, schedule):
-    run = engine(tiny_policy, max_turns=2, schedule=schedule)
+def test_patient_never_sees_reasoning_and_last_turn_note(tiny_policy):
+    run = engine(tiny_policy, max_turns=2)
     episodes = run.run(cases(2), seeds=[5, 6], group_size=2, temperature=1.0)
     for e in episodes:
         assert all("<reason>" not in m["content"] for m in e.dialogue)
@@ -139,10 +114,9 @@ def test_patient_never_sees_reasoning_and_last_turn_note(tiny_policy, schedule):
     run.close()
 
 
-@SCHEDULES
-def test_env_error_marks_only_the_failing_case(tiny_policy, schedule):
+def test_env_error_marks_only_the_failing_case(tiny_policy):
     batch = cases(2)
-    run = engine(tiny_policy, FlakyPatient(batch[0].id), max_turns=3, max_new_tokens=8, schedule=schedule)
+    run = engine(tiny_policy, FlakyPatient(batch[0].id), max_turns=3, max_new_tokens=8)
     episodes = run.run(batch, seeds=[1, 2], group_size=2, temperature=1.0)
     first, second = episodes[:2], episodes[2:]
     assert all(e.status in ("env_error", "diagnosed") for e in first)
@@ -152,12 +126,11 @@ def test_env_error_marks_only_the_failing_case(tiny_policy, schedule):
     run.close()
 
 
-@SCHEDULES
-def test_context_overflow_is_truncated_and_not_trainable(tiny_policy, schedule):
+def test_context_overflow_is_truncated_and_not_trainable(tiny_policy):
     from dataclasses import replace
 
     policy = RecordingPolicy(tiny_policy)
-    run = engine(policy, max_new_tokens=48, max_turns=5, schedule=schedule)
+    run = engine(policy, max_new_tokens=48, max_turns=5)
     budget = (
         max(len(run.chat.prompt_ids([{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": c.chief_complaint}])) for c in cases(2)) + 80
     )
@@ -167,35 +140,6 @@ def test_context_overflow_is_truncated_and_not_trainable(tiny_policy, schedule):
     assert all(len(e.token_ids) <= budget for e in episodes)
     assert not any(e.trainable for e in episodes if e.status == "truncated")
     run.close()
-
-
-def test_continuous_schedule_is_reproducible_and_overlaps_the_patient(tiny_policy):
-    """Same seed, same episodes, though which turns shared a batch depends on when each patient
-    answered; and the doctor generated while patients were still answering."""
-
-    class SlowPatient(FlakyPatient):
-        slept = 0.0
-
-        async def reply(self, case, dialogue, seed):
-            delay = 0.02 * (len(dialogue) + seed % 3)  # answers arrive out of step
-            SlowPatient.slept += delay
-            await asyncio.sleep(delay)
-            return "It started two days ago."
-
-    def episodes():
-        torch.manual_seed(0)
-        run = engine(tiny_policy, SlowPatient(None), schedule="continuous", max_turns=4, max_new_tokens=12)
-        out = run.run(cases(), seeds=[1, 2, 3], group_size=2, temperature=1.0)
-        run.close()
-        return out, run.times
-
-    (first, times), (second, _) = episodes(), episodes()
-    assert [e.token_ids for e in first] == [e.token_ids for e in second]
-    assert [e.status for e in first] == [e.status for e in second]
-    assert max(e.turns for e in first) > 1
-    assert len({tuple(e.token_ids) for e in first}) > 1  # the episodes of a group differ: own generators
-    # the rollout sat idle for less than half of what the replies took one after another
-    assert times.env_s < SlowPatient.slept / 2 / 2  # (slept counts both runs)
 
 
 def test_pack_masks_only_doctor_tokens(tiny_policy):
