@@ -183,7 +183,7 @@ class RolloutEngine:
         return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
 
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
-        started, generating = time.perf_counter(), self.times.generate_s
+        began, generating = time.perf_counter(), self.times.generate_s
         episodes = await self._open(cases, seeds, group_size)
         caches = {id(e): SequenceCache() for e in episodes}
         penalties = self._penalties() if evaluation else {}
@@ -205,7 +205,7 @@ class RolloutEngine:
             for episode in active:
                 if episode.status != "active":
                     del caches[id(episode)]  # its KV cache is done with: free it now
-        self.times.env_s += time.perf_counter() - started - (self.times.generate_s - generating)
+        self.times.env_s += time.perf_counter() - began - (self.times.generate_s - generating)
         return episodes
 
     def _prefill(self, turn: int) -> list[int]:

@@ -1,6 +1,7 @@
 """The turn loop on the tiny model: token in/token out, masks, statuses, the last-turn note."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -139,6 +140,22 @@ def test_context_overflow_is_truncated_and_not_trainable(tiny_policy):
     assert any(e.status == "truncated" for e in episodes)
     assert all(len(e.token_ids) <= budget for e in episodes)
     assert not any(e.trainable for e in episodes if e.status == "truncated")
+    run.close()
+
+
+def test_times_split_the_run_into_generating_and_waiting(tiny_policy):
+    class SlowPatient(FlakyPatient):
+        async def reply(self, case, dialogue, seed):
+            await asyncio.sleep(0.05)
+            return "It started two days ago."
+
+    run = engine(tiny_policy, SlowPatient(None), max_turns=3, max_new_tokens=8)
+    started = time.perf_counter()
+    episodes = run.run(cases(2), seeds=[1, 2], group_size=2, temperature=1.0)
+    wall = time.perf_counter() - started
+    replies = max(e.turns for e in episodes) - 1  # the patients of one turn answer together
+    assert run.times.generate_s > 0 and run.times.env_s >= 0.05 * replies
+    assert abs(run.times.generate_s + run.times.env_s - wall) < 0.05 * wall
     run.close()
 
 
