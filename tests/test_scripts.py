@@ -1,0 +1,32 @@
+"""The experiment's helper scripts, run as a user runs them."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from grpodx.cases.bank import builtin_templates
+from grpodx.cases.jsonl import read_cases
+from grpodx.cases.sources import variants
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_fresh_cases_are_new_patients_of_the_experiments_diagnoses(tmp_path):
+    out = tmp_path / "fresh.jsonl"
+    done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(out), "--per-disease", "3"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    cases, report = read_cases(out)
+    diagnoses = yaml.safe_load((ROOT / "configs/smollm2-learn.yaml").read_text())["data"]["diagnoses"]
+    assert len(cases) == 36 and sorted({c.diagnosis for c in cases}) == sorted(diagnoses)
+    experiment = variants([t for t in builtin_templates() if t.diagnosis in diagnoses], 0, 10)
+    assert not {c.id for c in cases} & {c.id for c in experiment}
+    content = lambda c: (c.age, c.sex, c.chief_complaint, c.facts)  # noqa: E731
+    assert not {content(c) for c in cases} & {content(c) for c in experiment}
+
+
+def test_fresh_cases_refuse_seeds_the_experiment_used(tmp_path):
+    done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(tmp_path / "x.jsonl"), "--first-seed", "9"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode != 0 and "overlaps the experiment's case seeds" in done.stderr
+    assert not (tmp_path / "x.jsonl").exists()
