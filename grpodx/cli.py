@@ -55,8 +55,18 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0 if command in ("-h", "--help", "help") else 2)
 
 
+_REQUIRED = {"torch", "transformers", "peft", "lightning", "jsonargparse", "litellm", "torchmetrics", "yaml"}
+"""Top-level packages the commands import: missing, they mean the install was skipped."""
+
+
 def _one_line(error: Exception) -> str | None:
-    """The whole story of an environment problem (no backend, no model, a broken torchvision), or None."""
+    """The whole story of an environment problem (a dependency missing, no backend, no model, a
+    broken torchvision), or None."""
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in _REQUIRED:
+        return (
+            f"{error.name} is not installed for {sys.executable}: activate the project's venv "
+            "(. .venv/bin/activate), or install as the README's Quick start says (torch==2.13.0 first, then pip install -e .)"
+        )
     from grpodx.backends import BackendError, broken_torchvision
     from grpodx.models import ModelNotFoundError
 

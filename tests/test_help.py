@@ -81,3 +81,12 @@ def test_readme_examples_state_the_defaults():
     assert {k: v for k, v in data.items() if k != "sources"} == {k: defaults[k] for k in data if k != "sources"}
     for name, config in (("patient", PatientConfig()), ("judge", JudgeConfig())):
         assert model[name] == {k: getattr(config, k) for k in model[name]}, name
+
+
+def test_a_missing_dependency_says_how_to_install_not_a_traceback():
+    # as if the install step was skipped: the first import of a dependency fails
+    code = "import sys; sys.modules['jsonargparse'] = None; from grpodx.cli import main; main(['fit', '--config', 'configs/tiny.yaml'])"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "grpodx: jsonargparse is not installed" in done.stderr and "torch==2.13.0" in done.stderr
+    assert "Traceback" not in done.stderr
