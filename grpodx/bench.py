@@ -80,7 +80,7 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     from grpodx.cases.variation import instantiate
     from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
     from grpodx.policy import Policy
-    from grpodx.rollout import RolloutConfig, RolloutEngine
+    from grpodx.rollout import RolloutEngine
 
     litellm.suppress_debug_info = True  # it prints its provider list for a model name it has no price for
     rollout = configs["rollout"]
@@ -90,14 +90,13 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     with _server("It has been like this for two days, and it is getting worse.", args.latency_ms) as url:
         patient = PatientConfig(model="openai/bench-patient", api_base=url, api_key="sk-bench", max_concurrency=max(args.episodes, 1), num_retries=0)
 
-        def engine(config: RolloutConfig) -> RolloutEngine:
-            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), config)
+        def engine() -> RolloutEngine:
+            return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), rollout)
 
         torch.manual_seed(0)
-        batched = _timed_run(engine(rollout), [(cases, group)], rollout.temperature)
-        torch.manual_seed(0)
-        one_at_a_time = [([c], 1) for c in cases for _ in range(group)]
-        sequential = None if args.no_sequential else _timed_run(engine(rollout), one_at_a_time, rollout.temperature)
+        batched = _timed_run(engine(), [(cases, group)], rollout.temperature)
+        torch.manual_seed(0)  # the baseline samples from the same RNG state
+        sequential = None if args.no_sequential else _timed_run(engine(), [([c], 1) for c in cases for _ in range(group)], rollout.temperature)
     if sequential:
         sequential.pop("_prompts")
     ceiling = _ceiling(policy, batched, rollout.temperature)

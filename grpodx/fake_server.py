@@ -120,7 +120,7 @@ class FakeOpenAIServer:
 
         class _Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out in two writes: without this, each reply waits on a delayed ACK (~40 ms)
+            disable_nagle_algorithm = True  # headers and body go out in two writes: without this, a reply can wait on a delayed ACK
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 if self.path.rstrip("/") != "/v1/chat/completions":

@@ -35,9 +35,10 @@ def main(argv: list[str]) -> int:
     templates = [t for t in builtin_templates() if t.diagnosis.lower() in wanted]
     if len(templates) != len(wanted):
         raise SystemExit(f"{args.config}: {len(wanted) - len(templates)} of its diagnoses are not in the built-in bank")
-    used = variants(templates, data.get("seed", 0), data.get("variants_per_disease", 3))
-    if args.first_seed < data.get("seed", 0) + data.get("variants_per_disease", 3):
+    seed, count = data.get("seed", 0), data.get("variants_per_disease", 3)  # CaseDataModule's defaults
+    if args.first_seed < seed + count:
         raise SystemExit(f"--first-seed {args.first_seed} overlaps the experiment's case seeds")
+    used = variants(templates, seed, count)
 
     def content(case):
         return (case.age, case.sex, case.chief_complaint, tuple(sorted(str(f) for f in case.facts)))
