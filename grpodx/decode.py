@@ -8,7 +8,8 @@ what was appended since (the last sampled token and the patient's reply) and sam
    ids are left-padded to the longest chunk. A 2D attention mask hides both paddings and the
    position ids count only real tokens, so every row sees exactly its own sequence.
 2. One forward over the chunks (logits at the last position only), then one token per step
-   for every row until each has sampled a stop id or `max_new_tokens`.
+   for every row until each has sampled a stop id or `max_new_tokens`. Rows that start from an
+   empty cache with the same prompt (a group's attempts at one case) share one encoding.
 3. Sampling follows `generate`'s warpers: logits in float32 / temperature, top-p as
    `TopPLogitsWarper` (keep the smallest set whose mass reaches top_p, at least one token),
    `torch.multinomial` on torch's global RNG (or the given generator); temperature 0 is greedy.
@@ -19,6 +20,7 @@ what was appended since (the last sampled token and the patient's reply) and sam
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,8 +42,15 @@ class DecodeStats:
     """Counters over every call, for benchmarks."""
 
     prefill_tokens: int = 0
+    shared_prefill_tokens: int = 0
+    """Of `prefill_tokens`, those copied from another row that had the same prompt (not encoded)."""
     decode_tokens: int = 0
     calls: int = 0
+    """Prefill forwards: one per call."""
+    step_forwards: int = 0
+    """One-token forwards after each call's prefill."""
+    step_rows: int = 0
+    """Rows over those forwards (a row that has stopped rides along until its call ends)."""
 
 
 def pick_next(logits: Tensor, temperature: float, top_p: float, generator: torch.Generator | None = None) -> Tensor:
@@ -97,6 +106,39 @@ def _unbatch(cache, mask: Tensor, caches: list[SequenceCache], fed: list[list[in
         assert len(sequence.ids) == len(slots), "KV cache and ids out of step"
 
 
+def _prefill(
+    model: nn.Module, chunks: list[list[int]], caches: list[SequenceCache], pad_id: int, device: torch.device, stats: DecodeStats | None
+) -> tuple[Tensor, Tensor, Tensor, Any]:
+    """One forward over every row's new chunk on top of its cache: the mask [B, P + W], the
+    position ids [B, P + W], the last position's logits [B, V] and the batch's DynamicCache.
+
+    Rows that start from nothing with the same prompt (a group's attempts at one case, on their
+    first turn) are encoded once and their keys and values copied: the prompt's prefill is paid
+    per case, not per attempt."""
+    from transformers import DynamicCache
+
+    past, past_mask = _batch_past(caches, device)
+    ids, chunk_mask = _left_pad(chunks, pad_id, device)
+    mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
+    if past is None:
+        first = {tuple(c): i for i, c in reversed(list(enumerate(chunks)))}  # each distinct prompt's first row
+        rows = torch.tensor([first[tuple(c)] for c in chunks], device=device)  # [B]: the row it is encoded in
+        unique = rows.unique()  # [U]
+        if len(unique) < len(chunks):
+            out = model(
+                input_ids=ids[unique], attention_mask=mask[unique], position_ids=positions[unique], cache=DynamicCache(), use_cache=True, logits_to_keep=1
+            )
+            back = torch.searchsorted(unique, rows)  # [B]: each row's place among the encoded ones
+            if stats is not None:
+                stats.shared_prefill_tokens += sum(len(c) for c in chunks) - sum(len(chunks[i]) for i in unique.tolist())
+            layers = [(layer.keys[back], layer.values[back]) for layer in out.cache.layers]
+            return mask, positions, out.logits[back, -1], DynamicCache(ddp_cache_data=layers)
+    kv = DynamicCache(ddp_cache_data=past) if past is not None else DynamicCache()
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions[:, -ids.shape[1] :], cache=kv, use_cache=True, logits_to_keep=1)
+    return mask, positions, out.logits[:, -1], out.cache
+
+
 @torch.no_grad()
 def sample(
     model: nn.Module,
@@ -120,39 +162,36 @@ def sample(
             raise ValueError("a KV cache must hold a proper prefix of its prompt (the sequence was rewritten)")
         chunks.append(prompt[len(cache.ids) :])
         cache.prefill_tokens += len(chunks[-1])
-    past, past_mask = _batch_past(caches, device)
-    ids, chunk_mask = _left_pad(chunks, pad_id, device)
-    mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
-    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
-    from transformers import DynamicCache
-
-    kv = DynamicCache(ddp_cache_data=past) if past is not None else DynamicCache()
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions[:, -ids.shape[1] :], cache=kv, use_cache=True, logits_to_keep=1)
+    mask, positions, logits, kv = _prefill(model, chunks, caches, pad_id, device, stats)
     stops = torch.tensor(stop_ids, device=device)
     fed = [list(c) for c in chunks]
     samples: list[list[int]] = [[] for _ in prompts]
     active = torch.ones(len(prompts), dtype=torch.bool, device=device)
     next_position = positions[:, -1] + 1  # [B]
+    steps = 0  # one-token forwards after the prefill
     for step in range(max_new_tokens):
-        token = pick_next(out.logits[:, -1].float(), temperature, top_p, generator)  # [B]
+        token = pick_next(logits.float(), temperature, top_p, generator)  # [B]
+        values = token.tolist()
         for row in active.nonzero().squeeze(1).tolist():
-            samples[row].append(int(token[row]))
+            samples[row].append(values[row])
         active = active & ~torch.isin(token, stops)
         if step + 1 == max_new_tokens or not bool(active.any()):
             break
         # a row still going feeds its token; a finished row feeds masked filler, dropped later, so
         # the last sampled token (a stop id or the budget's last) is always fed with the next call
         for row in active.nonzero().squeeze(1).tolist():
-            fed[row].append(int(token[row]))
+            fed[row].append(values[row])
         mask = torch.cat([mask, active.long().unsqueeze(1)], dim=1)
         token = torch.where(active, token, torch.full_like(token, pad_id))
-        out = model(
-            input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=out.cache, use_cache=True, logits_to_keep=1
-        )
+        out = model(input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=kv, use_cache=True, logits_to_keep=1)
+        logits, kv = out.logits[:, -1], out.cache
         next_position = next_position + 1
-    _unbatch(out.cache, mask, caches, fed)
+        steps += 1
+    _unbatch(kv, mask, caches, fed)
     if stats is not None:
         stats.calls += 1
+        stats.step_forwards += steps
+        stats.step_rows += steps * len(prompts)
         stats.prefill_tokens += sum(len(c) for c in chunks)
         stats.decode_tokens += sum(len(s) for s in samples)
     return samples

@@ -4,9 +4,11 @@ import asyncio
 import time
 
 import pytest
+import torch
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
+from grpodx.decode import SequenceCache
 from grpodx.dialogue import LAST_TURN_NOTE, system_prompt
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
@@ -90,6 +92,33 @@ def test_kv_cache_across_turns_encodes_only_what_each_turn_adds(tiny_policy):
     for prompt, samples in policy.samples.items():
         assert tiny_policy.generate([list(prompt)], 16, temperature=0.0)[0] in samples
     run.close()
+
+
+def test_a_groups_first_prompt_is_encoded_once_and_samples_as_if_each_row_were(tiny_policy):
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randint(20, 500, (n,), generator=g).tolist() for n in (40, 31))
+    prompts = [a, b, a, a, b]  # two cases, attempts interleaved
+    rows_encoded = []
+    hook = tiny_policy.model.register_forward_pre_hook(lambda _, args, kwargs: rows_encoded.append(kwargs["input_ids"].shape), with_kwargs=True)
+    before = tiny_policy.decode_stats.shared_prefill_tokens
+    try:
+        caches = [SequenceCache() for _ in prompts]
+        greedy = tiny_policy.generate(prompts, 6, temperature=0.0, caches=caches)
+    finally:
+        hook.remove()
+    assert rows_encoded[0] == (2, 40)  # the first forward encodes each distinct prompt once, padded as the batch is
+    assert tiny_policy.decode_stats.shared_prefill_tokens - before == 2 * len(a) + len(b)
+    for prompt, ids, cache in zip(prompts, greedy, caches):
+        alone = SequenceCache()
+        assert tiny_policy.generate([prompt], 6, temperature=0.0, caches=[alone]) == [ids]
+        assert cache.ids == alone.ids
+        for (k, v), (k1, v1) in zip(cache.layers, alone.layers):  # each row holds its own sequence's keys and values
+            torch.testing.assert_close(k, k1)
+            torch.testing.assert_close(v, v1)
+    # sampled, each attempt still draws its own tokens
+    torch.manual_seed(0)
+    sampled = tiny_policy.generate([a] * 8, 12, temperature=1.0)
+    assert len({tuple(s) for s in sampled}) > 1
 
 
 def test_sequence_is_the_template_rendering_of_the_conversation(tiny_policy):
