@@ -364,15 +364,22 @@ def mentions(text: str, name: str) -> bool:
     return pattern is not None and pattern.search(text) is not None
 
 
-def _mention_patterns(names: Iterable[str]) -> list[re.Pattern[str]]:
+def _mention_patterns(names: Iterable[str]) -> tuple[re.Pattern[str], ...]:
     """The names in any case; their short forms only as written in capitals ('PML', never
     'pml' inside a sentence), so redacting 'Multiple sclerosis' does not eat every 'ms'."""
+    return _patterns_for(tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _patterns_for(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    # cached: the patient redacts each reply and its sheet's facts with the same case's names
+    # every call, and building these patterns cost more than a call's matching
     names = diagnosis_names(names)
     patterns = [p for p in (names_pattern(names),) if p is not None]
     short = sorted({a for n in names for a in abbreviations(n) if a.isupper() or any(c.isdigit() for c in a)}, key=len, reverse=True)
     if short:
         patterns.append(re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a) for a in short) + r")(?![\w])"))
-    return patterns
+    return tuple(patterns)
 
 
 def mentions_in(text: str, names: Iterable[str]) -> list[str]:
