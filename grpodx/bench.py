@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import yaml
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
     for name in ("step", "_memory"):
-        sub.choices[name].add_argument("--repeats", type=int, default=2)
+        sub.choices[name].add_argument("--repeats", type=int, default=3)
     sub.choices["_memory"].add_argument("--beta", type=float, required=True)
     return parser
 
@@ -131,13 +131,17 @@ def _server(text: str, latency_ms: float) -> Iterator[str]:
 
 
 def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dict[str, Any]:
+    decoded = replace(engine.policy.decode_stats)  # the counters before
     episodes, started = [], time.perf_counter()
     for cases, group in calls:
         episodes += engine.run(cases, list(range(len(cases))), group, temperature)
     wall = time.perf_counter() - started
     times = engine.times
     engine.close()
+    stats = engine.policy.decode_stats
+    steps = stats.step_forwards - decoded.step_forwards
     generated = sum(sum(e.doctor_mask) for e in episodes)
+    longest = max(episodes, key=lambda e: sum(e.doctor_mask))
     return {
         "episodes": len(episodes),
         "seconds": wall,
@@ -148,7 +152,12 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
         "generate_s": times.generate_s,
         "patient_and_judge_s": times.env_s,
         "turns_per_episode": sum(e.turns for e in episodes) / len(episodes),
+        "forwards": stats.calls - decoded.calls + steps,
+        "rows_per_one_token_forward": (stats.step_rows - decoded.step_rows) / max(steps, 1),
+        "longest_episode": {"generated_tokens": sum(longest.doctor_mask), "turns": longest.turns},
         "prefill_tokens_per_episode": sum(e.prefill_tokens for e in episodes) / len(episodes),
+        "prefill_tokens_encoded_per_episode": (stats.prefill_tokens - decoded.prefill_tokens - stats.shared_prefill_tokens + decoded.shared_prefill_tokens)
+        / len(episodes),
         "prefill_tokens_per_episode_without_cache": sum(_full_reencoding(e) for e in episodes) / len(episodes),
         "tokens_added_per_episode": sum(len(e.token_ids) for e in episodes) / len(episodes),
         "_prompts": [e.token_ids[: e.doctor_mask.index(1)] if 1 in e.doctor_mask else e.token_ids for e in episodes],
@@ -170,7 +179,7 @@ def _ceiling(policy, batched: dict[str, Any], temperature: float) -> dict[str, A
     out = policy.hf_generate(prompts, new, temperature, min_new_tokens=new)
     wall = time.perf_counter() - started
     tokens = sum(len(o) for o in out)
-    return {"batch": len(prompts), "new_tokens_per_row": new, "seconds": wall, "generated_tokens_per_s": tokens / wall}
+    return {"batch": len(prompts), "new_tokens_per_row": new, "forwards": new, "seconds": wall, "generated_tokens_per_s": tokens / wall}
 
 
 # --- step ---------------------------------------------------------------------------------------
@@ -262,7 +271,10 @@ def _memory_in_child(args: argparse.Namespace, beta: float) -> dict[str, float]:
     """Peak memory of one loss pass in a fresh process, so that no allocator cache is shared."""
     command = [sys.executable, "-m", "grpodx", "bench", "_memory", "--config", args.config, "--beta", str(beta)]
     command += [f"--{k.replace('_', '-')}={v}" for k, v in (("model", args.model), ("cache_dir", args.cache_dir)) if v]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # glibc otherwise raises its mmap threshold as large blocks are freed, and then keeps later
+    # ones on its heap, so the resident size would follow the allocation history, not what is live
+    fixed = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+    done = subprocess.run(command, capture_output=True, text=True, env=os.environ | fixed)
     if done.returncode != 0:
         killed = " (killed: most likely out of memory)" if done.returncode == -9 else ""
         raise RuntimeError(f"bench step: the memory probe with beta={beta} failed with exit {done.returncode}{killed}:\n{done.stderr[-1500:]}")

@@ -24,3 +24,8 @@ def test_bench_rollout_compares_batched_sequential_and_raw_generate(model_cache)
     assert result["rollout_vs_sequential"] == rollout["episodes_per_s"] / sequential["episodes_per_s"]
     # the KV cache: a turn feeds only what the conversation added, not the whole context again
     assert rollout["prefill_tokens_per_episode"] <= rollout["prefill_tokens_per_episode_without_cache"]
+    # a group's attempts share their first prompt's encoding; one episode at a time shares nothing
+    assert rollout["prefill_tokens_encoded_per_episode"] < rollout["prefill_tokens_per_episode"]
+    assert sequential["prefill_tokens_encoded_per_episode"] == sequential["prefill_tokens_per_episode"]
+    assert 1 <= rollout["rows_per_one_token_forward"] <= 4 and sequential["rows_per_one_token_forward"] == 1
+    assert rollout["longest_episode"]["generated_tokens"] <= rollout["forwards"]
