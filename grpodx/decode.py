@@ -122,14 +122,13 @@ def _prefill(
     mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
     if past is None:
-        first = {tuple(c): i for i, c in reversed(list(enumerate(chunks)))}  # each distinct prompt's first row
-        rows = torch.tensor([first[tuple(c)] for c in chunks], device=device)  # [B]: the row it is encoded in
-        unique = rows.unique()  # [U]
+        first: dict[tuple[int, ...], int] = {}
+        rows = torch.tensor([first.setdefault(tuple(c), i) for i, c in enumerate(chunks)], device=device)  # [B]: the row it is encoded in
+        unique, back = rows.unique(return_inverse=True)  # [U] rows encoded; [B] each row's place among them
         if len(unique) < len(chunks):
             out = model(
                 input_ids=ids[unique], attention_mask=mask[unique], position_ids=positions[unique], cache=DynamicCache(), use_cache=True, logits_to_keep=1
             )
-            back = torch.searchsorted(unique, rows)  # [B]: each row's place among the encoded ones
             if stats is not None:
                 stats.shared_prefill_tokens += sum(len(c) for c in chunks) - sum(len(chunks[i]) for i in unique.tolist())
             layers = [(layer.keys[back], layer.values[back]) for layer in out.cache.layers]
