@@ -131,15 +131,17 @@ def _server(text: str, latency_ms: float) -> Iterator[str]:
 
 
 def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dict[str, Any]:
-    decoded = replace(engine.policy.decode_stats)  # the counters before
+    from grpodx.decode import DecodeStats
+
+    before = replace(engine.policy.decode_stats)
     episodes, started = [], time.perf_counter()
     for cases, group in calls:
         episodes += engine.run(cases, list(range(len(cases))), group, temperature)
     wall = time.perf_counter() - started
     times = engine.times
     engine.close()
-    stats = engine.policy.decode_stats
-    steps = stats.step_forwards - decoded.step_forwards
+    after = engine.policy.decode_stats
+    decoded = DecodeStats(**{f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(DecodeStats)})  # this run's counts
     generated = sum(sum(e.doctor_mask) for e in episodes)
     longest = max(episodes, key=lambda e: sum(e.doctor_mask))
     return {
@@ -152,12 +154,11 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
         "generate_s": times.generate_s,
         "patient_and_judge_s": times.env_s,
         "turns_per_episode": sum(e.turns for e in episodes) / len(episodes),
-        "forwards": stats.calls - decoded.calls + steps,
-        "rows_per_one_token_forward": (stats.step_rows - decoded.step_rows) / max(steps, 1),
+        "forwards": decoded.calls + decoded.step_forwards,
+        "rows_per_one_token_forward": decoded.step_rows / max(decoded.step_forwards, 1),
         "longest_episode": {"generated_tokens": sum(longest.doctor_mask), "turns": longest.turns},
         "prefill_tokens_per_episode": sum(e.prefill_tokens for e in episodes) / len(episodes),
-        "prefill_tokens_encoded_per_episode": (stats.prefill_tokens - decoded.prefill_tokens - stats.shared_prefill_tokens + decoded.shared_prefill_tokens)
-        / len(episodes),
+        "prefill_tokens_encoded_per_episode": (decoded.prefill_tokens - decoded.shared_prefill_tokens) / len(episodes),
         "prefill_tokens_per_episode_without_cache": sum(_full_reencoding(e) for e in episodes) / len(episodes),
         "tokens_added_per_episode": sum(len(e.token_ids) for e in episodes) / len(episodes),
         "_prompts": [e.token_ids[: e.doctor_mask.index(1)] if 1 in e.doctor_mask else e.token_ids for e in episodes],
