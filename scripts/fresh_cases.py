@@ -11,6 +11,7 @@ happens to equal an experiment case (same age, sex, complaint and facts) is left
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def main(argv: list[str]) -> int:
     from grpodx.cases.bank import builtin_templates
     from grpodx.cases.jsonl import write_cases
     from grpodx.cases.sources import variants
+    from grpodx.data import CaseDataModule
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -35,7 +37,9 @@ def main(argv: list[str]) -> int:
     templates = [t for t in builtin_templates() if t.diagnosis.lower() in wanted]
     if len(templates) != len(wanted):
         raise SystemExit(f"{args.config}: {len(wanted) - len(templates)} of its diagnoses are not in the built-in bank")
-    seed, count = data.get("seed", 0), data.get("variants_per_disease", 3)  # CaseDataModule's defaults
+    defaults = inspect.signature(CaseDataModule).parameters  # what the experiment gets where its config is silent
+    seed = data.get("seed", defaults["seed"].default)
+    count = data.get("variants_per_disease", defaults["variants_per_disease"].default)
     if args.first_seed < seed + count:
         raise SystemExit(f"--first-seed {args.first_seed} overlaps the experiment's case seeds")
     used = variants(templates, seed, count)
