@@ -65,7 +65,7 @@ def _one_line(error: Exception) -> str | None:
     if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in _REQUIRED:
         return (
             f"{error.name} is not installed for {sys.executable}: activate the project's venv "
-            "(. .venv/bin/activate), or install as the README's Quick start says (torch==2.13.0 first, then pip install -e .)"
+            "(. .venv/bin/activate), or install as the README's Install section says (torch==2.13.0 first, then pip install -e .)"
         )
     from grpodx.backends import BackendError, broken_torchvision
     from grpodx.models import ModelNotFoundError
