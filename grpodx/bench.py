@@ -3,7 +3,8 @@
 `bench rollout` runs `--episodes` episodes against a local OpenAI-compatible patient that answers
 after `--latency-ms` (grpodx.fake_server), batched as training does, then one episode at a time
 (each patient call awaited in turn), then the ceiling: one raw batched `transformers.generate`
-of as many new tokens per row at the same batch size. `bench step` times the GRPO loss pass
+of as many new tokens per row at the same batch size. Each is timed `--repeats` times on the same
+work (the same RNG state) after one untimed run, and reports the median. `bench step` times the GRPO loss pass
 (policy + reference + backward at doctor positions) against a plain forward+backward over the
 same tokens, and each configuration's peak memory in a fresh process. Both print one JSON object.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
@@ -38,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--episodes", type=int, default=16)
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
-    for name in ("step", "_memory"):
-        sub.choices[name].add_argument("--repeats", type=int, default=3)
+    for name in ("rollout", "step", "_memory"):
+        sub.choices[name].add_argument("--repeats", type=int, default=3, help="timed runs of each measurement")
     sub.choices["_memory"].add_argument("--beta", type=float, required=True)
     return parser
 
@@ -93,13 +95,16 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
         def engine() -> RolloutEngine:
             return RolloutEngine(policy, build_patient(patient), build_judge(JudgeConfig(), DiagnosisIndex.for_cases(cases)), rollout)
 
-        torch.manual_seed(0)
-        batched = _timed_run(engine(), [(cases, group)], rollout.temperature)
-        torch.manual_seed(0)  # the baseline samples from the same RNG state
-        sequential = None if args.no_sequential else _timed_run(engine(), [([c], 1) for c in cases for _ in range(group)], rollout.temperature)
+        def timed(calls: list[tuple[list, int]]) -> dict[str, Any]:
+            torch.manual_seed(0)  # every run, batched or not, samples from the same RNG state
+            return _timed_run(engine(), calls, rollout.temperature)
+
+        timed([(cases, group)])  # warm-up: first calls (LiteLLM's clients, the model's buffers) are not timed
+        batched = _median_run(lambda: timed([(cases, group)]), args.repeats)
+        sequential = None if args.no_sequential else _median_run(lambda: timed([([c], 1) for c in cases for _ in range(group)]), args.repeats)
     if sequential:
         sequential.pop("_prompts")
-    ceiling = _ceiling(policy, batched, rollout.temperature)
+    ceiling = _ceiling(policy, batched, rollout.temperature, args.repeats)
     result = {
         "config": args.config,
         "model": configs["policy"].model,
@@ -142,15 +147,11 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
     engine.close()
     after = engine.policy.decode_stats
     decoded = DecodeStats(**{f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(DecodeStats)})  # this run's counts
-    generated = sum(sum(e.doctor_mask) for e in episodes)
     longest = max(episodes, key=lambda e: sum(e.doctor_mask))
     return {
         "episodes": len(episodes),
         "seconds": wall,
-        "episodes_per_s": len(episodes) / wall,
-        "generated_tokens": generated,
-        "generated_tokens_per_s": generated / wall,
-        "generated_tokens_per_s_while_generating": generated / max(times.generate_s, 1e-9),
+        "generated_tokens": sum(sum(e.doctor_mask) for e in episodes),
         "generate_s": times.generate_s,
         "patient_and_judge_s": times.env_s,
         "turns_per_episode": sum(e.turns for e in episodes) / len(episodes),
@@ -165,22 +166,39 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
     }
 
 
+def _median_run(run: Callable[[], dict[str, Any]], repeats: int) -> dict[str, Any]:
+    """`repeats` runs of the same work: the first run's counts, each time the median over runs
+    (this machine's noise comes in bursts that only ever add time), and the rates from those."""
+    runs = [run() for _ in range(max(repeats, 1))]
+    if len({r["generated_tokens"] for r in runs}) > 1:
+        raise RuntimeError(f"bench: repeated runs sampled different episodes ({[r['generated_tokens'] for r in runs]} tokens); their times do not compare")
+    result = runs[0] | {key: statistics.median(r[key] for r in runs) for key in ("seconds", "generate_s", "patient_and_judge_s")}
+    result["runs_s"] = [r["seconds"] for r in runs]
+    result["episodes_per_s"] = result["episodes"] / result["seconds"]
+    result["generated_tokens_per_s"] = result["generated_tokens"] / result["seconds"]
+    result["generated_tokens_per_s_while_generating"] = result["generated_tokens"] / max(result["generate_s"], 1e-9)
+    return result
+
+
 def _full_reencoding(episode) -> int:
     """What re-encoding the whole conversation every turn feeds: each turn's full context."""
     mask = episode.doctor_mask
     return sum(i for i in range(len(mask)) if mask[i] and (i == 0 or not mask[i - 1]))
 
 
-def _ceiling(policy, batched: dict[str, Any], temperature: float) -> dict[str, Any]:
-    """Raw batched generate() of the rollout's mean new tokens per episode, at its batch size."""
+def _ceiling(policy, batched: dict[str, Any], temperature: float, repeats: int) -> dict[str, Any]:
+    """Raw batched generate() of the rollout's mean new tokens per episode, at its batch size
+    (the median of `repeats` runs)."""
     prompts = batched.pop("_prompts")
     new = max(round(batched["generated_tokens"] / len(prompts)), 1)
-    policy.hf_generate(prompts[:2], 2, temperature)  # warm-up
-    started = time.perf_counter()
-    out = policy.hf_generate(prompts, new, temperature, min_new_tokens=new)
-    wall = time.perf_counter() - started
-    tokens = sum(len(o) for o in out)
-    return {"batch": len(prompts), "new_tokens_per_row": new, "forwards": new, "seconds": wall, "generated_tokens_per_s": tokens / wall}
+    runs = []
+    for _ in range(max(repeats, 1) + 1):  # the first, at the same shape, warms up and is not timed
+        started = time.perf_counter()
+        out = policy.hf_generate(prompts, new, temperature, min_new_tokens=new)
+        runs.append(time.perf_counter() - started)
+    runs = runs[1:]
+    wall, tokens = statistics.median(runs), sum(len(o) for o in out)
+    return {"batch": len(prompts), "new_tokens_per_row": new, "forwards": new, "seconds": wall, "runs_s": runs, "generated_tokens_per_s": tokens / wall}
 
 
 # --- step ---------------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ def bench(*args: str, cache: str) -> dict:
 
 
 def test_bench_rollout_compares_batched_sequential_and_raw_generate(model_cache):
-    result = bench("rollout", "--episodes", "4", "--max-turns", "2", "--latency-ms", "20", cache=model_cache)
+    result = bench("rollout", "--episodes", "4", "--max-turns", "2", "--latency-ms", "20", "--repeats", "2", cache=model_cache)
     rollout, sequential = result["rollout"], result["sequential"]
     assert rollout["episodes"] == sequential["episodes"] == 4
+    for timed in (rollout, sequential, result["ceiling"]):  # each time is the median of the timed runs
+        assert len(timed["runs_s"]) == 2 and timed["seconds"] == sum(timed["runs_s"]) / 2
     assert rollout["generated_tokens"] > 0 and result["ceiling"]["generated_tokens_per_s"] > 0
     assert result["rollout_vs_sequential"] == rollout["episodes_per_s"] / sequential["episodes_per_s"]
     # the KV cache: a turn feeds only what the conversation added, not the whole context again
