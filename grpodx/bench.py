@@ -1,10 +1,12 @@
 """`python -m grpodx bench rollout|step --config FILE`: throughput of the rollout and of the update.
 
 `bench rollout` runs `--episodes` episodes against a local OpenAI-compatible patient that answers
-after `--latency-ms` (grpodx.fake_server), batched as training does, then one episode at a time
-(each patient call awaited in turn), then the ceiling: one raw batched `transformers.generate`
-of as many new tokens per row at the same batch size. Each is timed `--repeats` times on the same
-work (the same RNG state) after one untimed run, and reports the median. `bench step` times the GRPO loss pass
+after `--latency-ms` (grpodx.fake_server), batched as training does, each run followed by the
+ceiling: one raw batched `transformers.generate` of as many new tokens per row at the same batch
+size; then one episode at a time (each patient call awaited in turn). Each is timed `--repeats`
+times on the same work (the same RNG state) after one untimed run and reports the median; the
+generation-vs-ceiling ratio is the median of each pair's (this machine's speed drifts).
+`bench step` times the GRPO loss pass
 (policy + reference + backward at doctor positions) against a plain forward+backward over the
 same tokens, and each configuration's peak memory in a fresh process. Both print one JSON object.
 """
@@ -19,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
@@ -99,21 +101,26 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
             torch.manual_seed(0)  # every run, batched or not, samples from the same RNG state
             return _timed_run(engine(), calls, rollout.temperature)
 
-        timed([(cases, group)])  # warm-up: first calls (LiteLLM's clients, the model's buffers) are not timed
-        batched = _median_run(lambda: timed([(cases, group)]), args.repeats)
-        sequential = None if args.no_sequential else _median_run(lambda: timed([([c], 1) for c in cases for _ in range(group)]), args.repeats)
-    if sequential:
-        sequential.pop("_prompts")
-    ceiling = _ceiling(policy, batched, rollout.temperature, args.repeats)
+        warm = timed([(cases, group)])  # warm-up: first calls (LiteLLM's clients, the model's buffers) are not timed
+        prompts = warm["_prompts"]
+        ceiling = _Ceiling(policy, prompts, max(round(warm["generated_tokens"] / len(prompts)), 1), rollout.temperature)
+        runs = []
+        for _ in range(max(args.repeats, 1)):  # each rollout run and a ceiling run back to back: this machine's speed drifts
+            runs.append(timed([(cases, group)]))
+            ceiling.run()
+        batched = _median_run(runs)
+        sequential = None if args.no_sequential else _median_run([timed([([c], 1) for c in cases for _ in range(group)]) for _ in range(max(args.repeats, 1))])
+    # tokens/s while generating over the ceiling's, from each run and the ceiling run right after it
+    pairs = [(batched["generated_tokens"] / r["generate_s"]) / (ceiling.new_tokens / c) for r, c in zip(runs, ceiling.runs_s)]
     result = {
         "config": args.config,
         "model": configs["policy"].model,
         "latency_ms": args.latency_ms,
         "episodes": batched["episodes"],
         "rollout": batched,
-        "ceiling": ceiling,
+        "ceiling": ceiling.result(),
+        "generation_vs_ceiling": statistics.median(pairs),
     }
-    result["generation_vs_ceiling"] = batched["generated_tokens_per_s_while_generating"] / ceiling["generated_tokens_per_s"]
     if sequential:
         result["sequential"] = sequential
         result["rollout_vs_sequential"] = batched["episodes_per_s"] / sequential["episodes_per_s"]
@@ -166,13 +173,13 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
     }
 
 
-def _median_run(run: Callable[[], dict[str, Any]], repeats: int) -> dict[str, Any]:
-    """`repeats` runs of the same work: the first run's counts, each time the median over runs
-    (this machine's noise comes in bursts that only ever add time), and the rates from those."""
-    runs = [run() for _ in range(max(repeats, 1))]
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs of the same work: the first run's counts, each time the median over runs (this
+    machine's noise comes in bursts that only ever add time), and the rates from those."""
     if len({r["generated_tokens"] for r in runs}) > 1:
         raise RuntimeError(f"bench: repeated runs sampled different episodes ({[r['generated_tokens'] for r in runs]} tokens); their times do not compare")
-    result = runs[0] | {key: statistics.median(r[key] for r in runs) for key in ("seconds", "generate_s", "patient_and_judge_s")}
+    result = {k: v for k, v in runs[0].items() if k != "_prompts"}
+    result |= {key: statistics.median(r[key] for r in runs) for key in ("seconds", "generate_s", "patient_and_judge_s")}
     result["runs_s"] = [r["seconds"] for r in runs]
     result["episodes_per_s"] = result["episodes"] / result["seconds"]
     result["generated_tokens_per_s"] = result["generated_tokens"] / result["seconds"]
@@ -186,19 +193,34 @@ def _full_reencoding(episode) -> int:
     return sum(i for i in range(len(mask)) if mask[i] and (i == 0 or not mask[i - 1]))
 
 
-def _ceiling(policy, batched: dict[str, Any], temperature: float, repeats: int) -> dict[str, Any]:
-    """Raw batched generate() of the rollout's mean new tokens per episode, at its batch size
-    (the median of `repeats` runs)."""
-    prompts = batched.pop("_prompts")
-    new = max(round(batched["generated_tokens"] / len(prompts)), 1)
-    runs = []
-    for _ in range(max(repeats, 1) + 1):  # the first, at the same shape, warms up and is not timed
+class _Ceiling:
+    """Raw batched generate() of the rollout's first prompts, `new` tokens per row (the rollout's
+    mean), at its batch size; `min_new_tokens` makes every run the same work. Built with one
+    untimed run at that shape."""
+
+    def __init__(self, policy, prompts: list[list[int]], new: int, temperature: float) -> None:
+        self.policy, self.prompts, self.new, self.temperature = policy, prompts, new, temperature
+        self.runs_s: list[float] = []
+        self.new_tokens = sum(len(o) for o in self._generate())
+
+    def run(self) -> None:
         started = time.perf_counter()
-        out = policy.hf_generate(prompts, new, temperature, min_new_tokens=new)
-        runs.append(time.perf_counter() - started)
-    runs = runs[1:]
-    wall, tokens = statistics.median(runs), sum(len(o) for o in out)
-    return {"batch": len(prompts), "new_tokens_per_row": new, "forwards": new, "seconds": wall, "runs_s": runs, "generated_tokens_per_s": tokens / wall}
+        self._generate()
+        self.runs_s.append(time.perf_counter() - started)
+
+    def _generate(self) -> list[list[int]]:
+        return self.policy.hf_generate(self.prompts, self.new, self.temperature, min_new_tokens=self.new)
+
+    def result(self) -> dict[str, Any]:
+        seconds = statistics.median(self.runs_s)
+        return {
+            "batch": len(self.prompts),
+            "new_tokens_per_row": self.new,
+            "forwards": self.new,
+            "seconds": seconds,
+            "runs_s": self.runs_s,
+            "generated_tokens_per_s": self.new_tokens / seconds,
+        }
 
 
 # --- step ---------------------------------------------------------------------------------------
