@@ -22,6 +22,8 @@ def test_bench_rollout_compares_batched_sequential_and_raw_generate(model_cache)
     assert rollout["episodes"] == sequential["episodes"] == 4
     for timed in (rollout, sequential, result["ceiling"]):  # each time is the median of the timed runs
         assert len(timed["runs_s"]) == 2 and timed["seconds"] == sum(timed["runs_s"]) / 2
+    for timed in (rollout, sequential):  # seeded alike, the repeats sample the same episodes on a CPU
+        assert timed["runs_generated_tokens"] == [timed["generated_tokens"]] * 2
     assert rollout["generated_tokens"] > 0 and result["ceiling"]["generated_tokens_per_s"] > 0
     assert result["rollout_vs_sequential"] == rollout["episodes_per_s"] / sequential["episodes_per_s"]
     # the KV cache: a turn feeds only what the conversation added, not the whole context again
