@@ -104,12 +104,12 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
         warm = timed([(cases, group)])  # warm-up: first calls (LiteLLM's clients, the model's buffers) are not timed
         prompts = warm["_prompts"]
         ceiling = _Ceiling(policy, prompts, max(round(warm["generated_tokens"] / len(prompts)), 1), rollout.temperature)
-        runs = []
-        for _ in range(max(args.repeats, 1)):  # each rollout run and a ceiling run back to back: this machine's speed drifts
+        repeats, runs = max(args.repeats, 1), []
+        for _ in range(repeats):  # each rollout run and a ceiling run back to back: this machine's speed drifts
             runs.append(timed([(cases, group)]))
             ceiling.run()
         batched = _median_run(runs)
-        sequential = None if args.no_sequential else _median_run([timed([([c], 1) for c in cases for _ in range(group)]) for _ in range(max(args.repeats, 1))])
+        sequential = None if args.no_sequential else _median_run([timed([([c], 1) for c in cases for _ in range(group)]) for _ in range(repeats)])
     # tokens/s while generating over the ceiling's, from each run and the ceiling run right after it
     pairs = [(r["generated_tokens"] / r["generate_s"]) / (ceiling.new_tokens / c) for r, c in zip(runs, ceiling.runs_s)]
     result = {
