@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 
 @dataclass
@@ -87,6 +89,34 @@ def _batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list
     return layers, mask
 
 
+class _GrowingLayer(DynamicLayer):
+    """A cache layer whose keys and values live in a buffer with room for a call's decode steps:
+    a step writes its slot in place where `DynamicLayer` would `torch.cat` the whole cache (on a
+    CPU that copy was a sixth of a tiny model's step). Attention reads a view of exactly the
+    filled slots, so it computes the same thing, bit for bit."""
+
+    def __init__(self, keys: Tensor, values: Tensor, room: int) -> None:
+        super().__init__()
+        filled = keys.shape[-2]
+        self._keys = keys.new_empty(*keys.shape[:-2], filled + room, keys.shape[-1])  # [B, H, P + room, D]
+        self._values = values.new_empty(*values.shape[:-2], filled + room, values.shape[-1])
+        self.lazy_initialization(keys, values)
+        self.update(keys, values)
+
+    def update(self, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
+        start = self.keys.shape[-2] if self.keys.numel() else 0
+        end = start + key_states.shape[-2]
+        self._keys[..., start:end, :], self._values[..., start:end, :] = key_states, value_states
+        self.keys, self.values = self._keys[..., :end, :], self._values[..., :end, :]
+        return self.keys, self.values
+
+
+def _with_room(cache, room: int):
+    """`cache` (after the prefill) with its layers moved into buffers that take `room` more slots."""
+    cache.layers = [_GrowingLayer(layer.keys, layer.values, room) for layer in cache.layers]
+    return cache
+
+
 def _left_pad(chunks: list[list[int]], pad: int, device: torch.device) -> tuple[Tensor, Tensor]:
     width = max(len(c) for c in chunks)
     ids = torch.full((len(chunks), width), pad, dtype=torch.long)
@@ -115,8 +145,6 @@ def _prefill(
     Rows that start from nothing with the same prompt (a group's attempts at one case, on their
     first turn) are encoded once and their keys and values copied: the prompt's prefill is paid
     per case, not per attempt."""
-    from transformers import DynamicCache
-
     past, past_mask = _batch_past(caches, device)
     ids, chunk_mask = _left_pad(chunks, pad_id, device)
     mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
@@ -162,6 +190,7 @@ def sample(
         chunks.append(prompt[len(cache.ids) :])
         cache.prefill_tokens += len(chunks[-1])
     mask, positions, logits, kv = _prefill(model, chunks, caches, pad_id, device, stats)
+    kv = _with_room(kv, max_new_tokens - 1)
     stops = torch.tensor(stop_ids, device=device)
     fed = [list(c) for c in chunks]
     samples: list[list[int]] = [[] for _ in prompts]
