@@ -100,14 +100,14 @@ class _GrowingLayer(DynamicLayer):
         filled = keys.shape[-2]
         self._keys = keys.new_empty(*keys.shape[:-2], filled + room, keys.shape[-1])  # [B, H, P + room, D]
         self._values = values.new_empty(*values.shape[:-2], filled + room, values.shape[-1])
+        self.filled = 0
         self.lazy_initialization(keys, values)
         self.update(keys, values)
 
     def update(self, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-        start = self.keys.shape[-2] if self.keys.numel() else 0
-        end = start + key_states.shape[-2]
+        start, end = self.filled, self.filled + key_states.shape[-2]
         self._keys[..., start:end, :], self._values[..., start:end, :] = key_states, value_states
-        self.keys, self.values = self._keys[..., :end, :], self._values[..., :end, :]
+        self.keys, self.values, self.filled = self._keys[..., :end, :], self._values[..., :end, :], end
         return self.keys, self.values
 
 
