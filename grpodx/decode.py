@@ -26,6 +26,11 @@ import torch
 from torch import Tensor, nn
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+_CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
+"""The models' KV-cache argument and output: transformers 5.24 renamed `past_key_values` to `cache`
+(Unsloth, the GPU extra, still needs <= 5.17)."""
 
 
 @dataclass
@@ -100,8 +105,7 @@ class _GrowingLayer(DynamicLayer):
         filled = keys.shape[-2]
         self._keys = keys.new_empty(*keys.shape[:-2], filled + room, keys.shape[-1])  # [B, H, P + room, D]
         self._values = values.new_empty(*values.shape[:-2], filled + room, values.shape[-1])
-        self.filled = 0
-        self.lazy_initialization(keys, values)
+        self.filled, self.dtype, self.device, self.is_initialized = 0, keys.dtype, keys.device, True
         self.update(keys, values)
 
     def update(self, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
@@ -154,16 +158,20 @@ def _prefill(
         rows = torch.tensor([first.setdefault(tuple(c), i) for i, c in enumerate(chunks)], device=device)  # [B]: the row it is encoded in
         unique, back = rows.unique(return_inverse=True)  # [U] rows encoded; [B] each row's place among them
         if len(unique) < len(chunks):
-            out = model(
-                input_ids=ids[unique], attention_mask=mask[unique], position_ids=positions[unique], cache=DynamicCache(), use_cache=True, logits_to_keep=1
-            )
+            logits, encoded = _forward(model, ids[unique], mask[unique], positions[unique], DynamicCache())
             if stats is not None:
                 stats.shared_prefill_tokens += sum(len(c) for c in chunks) - sum(len(chunks[i]) for i in unique.tolist())
-            layers = [(layer.keys[back], layer.values[back]) for layer in out.cache.layers]
-            return mask, positions, out.logits[back, -1], DynamicCache(ddp_cache_data=layers)
+            layers = [(layer.keys[back], layer.values[back]) for layer in encoded.layers]
+            return mask, positions, logits[back], DynamicCache(ddp_cache_data=layers)
     kv = DynamicCache(ddp_cache_data=past) if past is not None else DynamicCache()
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions[:, -ids.shape[1] :], cache=kv, use_cache=True, logits_to_keep=1)
-    return mask, positions, out.logits[:, -1], out.cache
+    logits, kv = _forward(model, ids, mask, positions[:, -ids.shape[1] :], kv)
+    return mask, positions, logits, kv
+
+
+def _forward(model: nn.Module, ids: Tensor, mask: Tensor, positions: Tensor, kv: Any) -> tuple[Tensor, Any]:
+    """One forward of `ids` [B, W] on top of the cache `kv`: the last position's logits [B, V] and the grown cache."""
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{_CACHE: kv})
+    return out.logits[:, -1], getattr(out, _CACHE)
 
 
 @torch.no_grad()
@@ -211,8 +219,7 @@ def sample(
             fed[row].append(values[row])
         mask = torch.cat([mask, active.long().unsqueeze(1)], dim=1)
         token = torch.where(active, token, torch.full_like(token, pad_id))
-        out = model(input_ids=token.unsqueeze(1), attention_mask=mask, position_ids=next_position.unsqueeze(1), cache=kv, use_cache=True, logits_to_keep=1)
-        logits, kv = out.logits[:, -1], out.cache
+        logits, kv = _forward(model, token.unsqueeze(1), mask, next_position.unsqueeze(1), kv)
         next_position = next_position + 1
         steps += 1
     _unbatch(kv, mask, caches, fed)
