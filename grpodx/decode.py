@@ -8,8 +8,10 @@ what was appended since (the last sampled token and the patient's reply) and sam
    ids are left-padded to the longest chunk. A 2D attention mask hides both paddings and the
    position ids count only real tokens, so every row sees exactly its own sequence.
 2. One forward over the chunks (logits at the last position only), then one token per step
-   for every row until each has sampled a stop id or `max_new_tokens`. Rows that start from an
-   empty cache with the same prompt (a group's attempts at one case) share one encoding.
+   for every row until each has sampled a stop id or `max_new_tokens`; a step writes its keys and
+   values into a buffer with room for the whole budget (`_GrowingLayer`), not a fresh copy of the
+   cache. Rows that start from an empty cache with the same prompt (a group's attempts at one
+   case) share one encoding.
 3. Sampling follows `generate`'s warpers: logits in float32 / temperature, top-p as
    `TopPLogitsWarper` (keep the smallest set whose mass reaches top_p, at least one token),
    `torch.multinomial` on torch's global RNG (or the given generator); temperature 0 is greedy.
@@ -115,7 +117,7 @@ class _GrowingLayer(DynamicLayer):
         return self.keys, self.values
 
 
-def _with_room(cache, room: int):
+def _with_room(cache: Any, room: int) -> Any:
     """`cache` (after the prefill) with its layers moved into buffers that take `room` more slots."""
     cache.layers = [_GrowingLayer(layer.keys, layer.values, room) for layer in cache.layers]
     return cache
