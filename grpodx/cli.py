@@ -1,22 +1,25 @@
 """`python -m grpodx COMMAND ...`: a light dispatcher, so that each command imports only what it needs.
 
-`fit`, `validate`, `test` and `predict` go to LightningCLI (`grpodx.train_cli`); every other
+`fit`, `validate`, `test` and `predict` go to LightningCLI (`grpodx.run.cli`); every other
 command is a module with a `main(argv) -> int`, imported only when it is run.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
-    "bench": ("grpodx.bench", "throughput of rollouts (bench rollout) and of the update (bench step), as JSON"),
+    "bench": ("benchmarks/bench.py", "throughput of rollouts (bench rollout) and of the update (bench step), as JSON"),
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
-    "report": ("grpodx.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
-    "chat": ("grpodx.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),
-    "export": ("grpodx.export", "write a trained doctor as a PEFT adapter folder, or --merge into a plain model folder"),
+    "report": ("grpodx.tools.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
+    "chat": ("grpodx.tools.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),
+    "export": ("grpodx.tools.export", "write a trained doctor as a PEFT adapter folder, or --merge into a plain model folder"),
 }
 _TRAINER_HELP = {
     "fit": "train the doctor with GRPO (validates before the first step and every val_check_interval)",
@@ -38,13 +41,12 @@ def main(argv: list[str] | None = None) -> None:
     command = argv[0] if argv else ""
     try:
         if command in TRAINER_COMMANDS:
-            from grpodx.train_cli import run_trainer
+            from grpodx.run.cli import run_trainer
 
             run_trainer(argv)
             return
         if command in COMMANDS:
-            module = importlib.import_module(COMMANDS[command][0])
-            sys.exit(module.main(argv[1:]))
+            sys.exit(_command_main(COMMANDS[command][0])(argv[1:]))
     except Exception as error:
         line = _one_line(error)
         if line is None:
@@ -53,6 +55,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     print(usage(), file=sys.stderr if command not in ("-h", "--help", "help") else sys.stdout)
     sys.exit(0 if command in ("-h", "--help", "help") else 2)
+
+
+def _command_main(where: str) -> Callable[[list[str]], int]:
+    """A command's `main`: from its module, or, for the benchmarks (which live in the clone's
+    `benchmarks/`, beside the package, not inside it), from that file."""
+    if not where.endswith(".py"):
+        return importlib.import_module(where).main
+    path = Path(__file__).resolve().parents[1] / where
+    if not path.is_file():
+        raise SystemExit(f"grpodx: {where} not found at {path}: the benchmarks run from a clone of the repository (pip install -e .)")
+    spec = importlib.util.spec_from_file_location(f"grpodx_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
 
 
 _REQUIRED = {"torch", "transformers", "peft", "lightning", "jsonargparse", "litellm", "torchmetrics", "yaml"}
@@ -67,8 +84,8 @@ def _one_line(error: Exception) -> str | None:
             f"{error.name} is not installed for {sys.executable}: activate the project's venv "
             "(. .venv/bin/activate), or install as the README's Install section says (torch==2.13.0 first, then pip install -e .)"
         )
-    from grpodx.backends import BackendError, broken_torchvision
-    from grpodx.models import ModelNotFoundError
+    from grpodx.policy.backends import BackendError, broken_torchvision
+    from grpodx.policy.models import ModelNotFoundError
 
     if isinstance(error, (BackendError, ModelNotFoundError)):
         return str(error)

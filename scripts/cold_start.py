@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 
 def _zero_variance(episodes, group_size: int, weights) -> float:
-    from grpodx.rewards import Rubric, reward_funcs
+    from grpodx.train.rewards import Rubric, reward_funcs
 
     rubric = Rubric(reward_funcs(weights))
     rewards = [rubric.total(e.parts) if e.trainable else 0.0 for e in episodes]
@@ -40,7 +40,7 @@ def _repeats(text: str) -> bool:
 
 
 def _summary(episodes, group_size: int | None) -> dict[str, float]:
-    from grpodx.rewards import mean_parts
+    from grpodx.train.rewards import mean_parts
 
     scored = [e for e in episodes if e.trainable]
     out: dict[str, float] = {"episodes": len(episodes)}
@@ -77,8 +77,8 @@ def main(argv: list[str]) -> int:
     ours.add_argument("--eval-penalties", default="", help="comma list: evaluate once per eval_repetition_penalty")
     args = ours.parse_args(argv[:split])
 
-    from grpodx.train_cli import GrpodxCLI, _cli_kwargs
-    from grpodx.warmup import WarmUp
+    from grpodx.run.cli import GrpodxCLI, _cli_kwargs
+    from grpodx.train.warmup import WarmUp
 
     cli = GrpodxCLI(**_cli_kwargs(argv[split + 1 :]), run=False)
     model, data, trainer = cli.model, cli.datamodule, cli.trainer

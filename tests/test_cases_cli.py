@@ -7,7 +7,7 @@ import pytest
 
 from grpodx.cases.cli import main
 from grpodx.cases.jsonl import read_cases
-from grpodx.fake_server import FakeOpenAIServer
+from grpodx.testing.fake_server import FakeOpenAIServer
 from tests.case_helpers import FIXTURES, case_record, write_templates
 
 

@@ -7,7 +7,7 @@ from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
 from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
-from grpodx.data import CaseDataModule
+from grpodx.train.data import CaseDataModule
 from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
 # The project's four-record file in MediQ's iCraft-MD format; the real 140 records run in the

@@ -46,7 +46,7 @@ def test_chat_plays_the_patient_through_stdin_and_ends_with_the_diagnosis(checkp
 def test_export_writes_an_adapter_and_a_merged_model_with_the_same_logits(checkpoint, model_cache, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    from grpodx.saved import doctor_from_checkpoint
+    from grpodx.policy.saved import doctor_from_checkpoint
 
     for name, flag in [("adapter", []), ("merged", ["--merge"])]:
         assert run(["export", "--ckpt", str(checkpoint), "--out", str(tmp_path / name), "--cache-dir", model_cache, *flag]) == 0

@@ -109,7 +109,7 @@ def test_saved_config_is_the_full_recipe(tiny_run):
 
 
 def test_resume_continues_at_the_right_step_with_the_same_weights(tiny_run, tmp_path, model_cache):
-    from grpodx.module import DoctorGRPO
+    from grpodx.train.module import DoctorGRPO
 
     ckpt = tiny_run / "checkpoints" / "epoch=0-step=2.ckpt"
     saved = torch.load(ckpt, weights_only=False)

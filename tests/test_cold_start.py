@@ -3,11 +3,12 @@ evaluation-only repetition settings, and the supervised warm-up on training case
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
-from grpodx.dialogue import DIAGNOSIS_PREFIX, format_grade
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
-from grpodx.rewards import RewardParts, RewardWeights, Rubric, reward_funcs
-from grpodx.rollout import RolloutConfig, RolloutEngine
-from grpodx.warmup import WarmUp, conversation_ids, fact_question
+from grpodx.rollout.dialogue import DIAGNOSIS_PREFIX, format_grade
+from grpodx.rollout.engine import RolloutConfig, RolloutEngine
+from grpodx.train.rewards import RewardWeights, Rubric, reward_funcs
+from grpodx.train.warmup import WarmUp, conversation_ids, fact_question
+from grpodx.types import RewardParts
 
 from case_helpers import judge_index
 
@@ -112,7 +113,7 @@ def test_warmup_conversations_are_rollout_tokens_with_only_the_doctor_trained(ti
 
 
 def _turns(max_turns):
-    from grpodx.warmup import ProtocolTurns
+    from grpodx.train.warmup import ProtocolTurns
 
     return ProtocolTurns(max_turns, 1, 2)
 

@@ -1,7 +1,7 @@
 import pytest
 from lightning.pytorch.cli import LightningCLI
 
-from grpodx.data import CaseDataModule
+from grpodx.train.data import CaseDataModule
 from tests.case_helpers import write_templates
 
 NAMES = [f"Disease {chr(65 + i)}" for i in range(10)]
@@ -97,7 +97,7 @@ def test_every_argument_is_in_lightning_cli_config(bank, capsys, monkeypatch):
 def test_a_diagnosis_subset_keeps_only_those_cases_and_names_unknown_ones():
     import pytest
 
-    from grpodx.data import CaseDataModule
+    from grpodx.train.data import CaseDataModule
 
     data = CaseDataModule(diagnoses=["Gout", "acute asthma"], variants_per_disease=5, val_fraction=0.2, test_fraction=0.2)
     data.setup()

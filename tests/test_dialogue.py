@@ -2,7 +2,7 @@
 
 import pytest
 
-from grpodx.dialogue import parse_diagnosis, read_doctor_turn, resolve_option, split_reasoning
+from grpodx.rollout.dialogue import parse_diagnosis, read_doctor_turn, resolve_option, split_reasoning
 
 
 def test_reasoning_is_hidden_and_closed_blocks_are_ok():
@@ -100,7 +100,7 @@ def test_multiple_choice_letters_map_to_options():
 
 def test_options_are_shown_only_in_multiple_choice_mode():
     from grpodx.cases.schema import Case
-    from grpodx.dialogue import opening_message
+    from grpodx.rollout.dialogue import opening_message
 
     case = Case("m1", "Psoriasis", (), "L40.0", "dermatology", 30, "male", "My elbows are scaly.", (), options=("Eczema", "Psoriasis"))
     shown = opening_message("My elbows are scaly.", case, show_options=True)

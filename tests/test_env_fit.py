@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from grpodx.fake_server import FakeOpenAIServer
+from grpodx.testing.fake_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGE_REPLY = json.dumps({"score": 0.5, "rationale": "partly right"})

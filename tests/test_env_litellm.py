@@ -15,7 +15,7 @@ import pytest
 from grpodx.cases.schema import Fact
 from grpodx.env import EnvError, EnvStats, JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.patient import REDACTED
-from grpodx.fake_server import FakeOpenAIServer, Reply
+from grpodx.testing.fake_server import FakeOpenAIServer, Reply
 
 from case_helpers import judge_index, pneumonia_case
 

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from grpodx.cases.schema import Case, Fact
-from grpodx.data import CaseDataModule
+from grpodx.clinical.text import diagnosis_key
 from grpodx.env import DiagnosisIndex, JudgeConfig, build_judge
 from grpodx.env.rubric import EXACT, LEVEL_CREDIT, Truth, judge_grade, rank
-from grpodx.text import diagnosis_key
+from grpodx.train.data import CaseDataModule
 from tests.case_helpers import judge_index, write_templates
 
 MI = Truth("Acute myocardial infarction", ("heart attack", "MI", "STEMI"), "I21.9", "cardiovascular")
@@ -89,7 +89,7 @@ def test_judge_cases_are_every_loaded_case_the_same_in_a_fresh_module(tmp_path) 
 
 
 def test_the_module_refuses_to_build_a_judge_without_a_case_data_module() -> None:
-    from grpodx.module import DoctorGRPO
+    from grpodx.train.module import DoctorGRPO
 
     module = DoctorGRPO.__new__(DoctorGRPO)  # no policy needed: the check comes before anything is built
     module._trainer = None

@@ -7,7 +7,7 @@ import asyncio
 import litellm
 import pytest
 
-from grpodx.fake_server import FakeOpenAIServer, Reply
+from grpodx.testing.fake_server import FakeOpenAIServer, Reply
 
 
 def _ask(server: FakeOpenAIServer, text: str = "hello") -> litellm.ModelResponse:

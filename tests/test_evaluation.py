@@ -149,6 +149,6 @@ def test_report_names_a_folder_without_results(tmp_path, capsys):
 
 
 def main_report(argv):
-    from grpodx.report import main as report
+    from grpodx.tools.report import main as report
 
     return report(argv)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from grpodx.grpo import aggregate, clipped_surrogate, group_advantages, grpo_loss, k3_kl, loss_normalizer, zero_variance_groups
+from grpodx.train.grpo import aggregate, clipped_surrogate, group_advantages, grpo_loss, k3_kl, loss_normalizer, zero_variance_groups
 
 
 def test_group_advantages_mean_centred_and_group_scaled():

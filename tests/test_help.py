@@ -71,8 +71,8 @@ def test_readme_examples_state_the_defaults():
 
     import yaml
 
-    from grpodx.data import CaseDataModule
     from grpodx.env import JudgeConfig, PatientConfig
+    from grpodx.train.data import CaseDataModule
 
     blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
     data = next(yaml.safe_load(b)["data"] for b in blocks if b.startswith("data:"))

@@ -10,15 +10,15 @@ the sampled tokens would leave the probability flat or push it down.
 import lightning as L
 import torch
 
-from grpodx.data import CaseDataModule
-from grpodx.dialogue import system_prompt
-from grpodx.grpo import GRPOConfig
-from grpodx.module import DoctorGRPO
-from grpodx.optim import OptimConfig
-from grpodx.policy import LoraConfig, PolicyConfig
-from grpodx.rewards import RewardParts
-from grpodx.rollout import Episode, RolloutConfig
-from grpodx.template import ChatTokens
+from grpodx.policy.policy import LoraConfig, PolicyConfig
+from grpodx.rollout.dialogue import system_prompt
+from grpodx.rollout.engine import RolloutConfig
+from grpodx.rollout.template import ChatTokens
+from grpodx.train.data import CaseDataModule
+from grpodx.train.grpo import GRPOConfig
+from grpodx.train.module import DoctorGRPO
+from grpodx.train.optim import OptimConfig
+from grpodx.types import Episode, RewardParts
 
 OPENINGS = ("<reason>a", "<reason>l")  # "ask about ..." or "likely ..."
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grpodx.backends import BackendError, import_unsloth, pick_backend
-from grpodx.loading import bf16_supported, compute_dtype, fit_lora_targets
-from grpodx.policy import LoraConfig, Policy, PolicyConfig
+from grpodx.policy.backends import BackendError, import_unsloth, pick_backend
+from grpodx.policy.loading import bf16_supported, compute_dtype, fit_lora_targets
+from grpodx.policy.policy import LoraConfig, Policy, PolicyConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LLAMA_NAMES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -87,7 +87,7 @@ def test_a_broken_torchvision_is_one_line_not_a_stack_trace(broken_torchvision):
 def test_building_the_model_folder_leaves_the_seeded_random_state_alone(tmp_path):
     # A first run builds the tiny model (it seeds and trains its own weights); the LoRA init after
     # it must be what a later run that finds the folder cached draws, or a resume cannot match.
-    from grpodx.loading import resolved
+    from grpodx.policy.loading import resolved
 
     config = PolicyConfig(cache_dir=str(tmp_path))
     draws = []

@@ -3,10 +3,9 @@
 import pytest
 
 from grpodx.cases.schema import Case
-from grpodx.env.base import Verdict
-from grpodx.metrics import DiagnosticMetrics
-from grpodx.rewards import RewardWeights, Rubric, reward_funcs
-from grpodx.rollout import Episode
+from grpodx.run.metrics import DiagnosticMetrics
+from grpodx.train.rewards import RewardWeights, Rubric, reward_funcs
+from grpodx.types import Episode, Verdict
 
 RUBRIC = Rubric(reward_funcs(RewardWeights()))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grpodx.models import SMOLLM2, ModelNotFoundError, resolve_model
-from grpodx.template import ChatTokens
+from grpodx.policy.models import SMOLLM2, ModelNotFoundError, resolve_model
+from grpodx.rollout.template import ChatTokens
 
 
 def test_smollm2_resolves_offline_from_pypi_and_reuses_its_conversion(smollm2, model_cache):

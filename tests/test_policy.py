@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from grpodx.callbacks import AtomicCheckpointIO
+from grpodx.run.callbacks import AtomicCheckpointIO
 
 
 def test_reference_is_the_base_model_with_the_adapter_disabled(tiny_policy):

@@ -3,9 +3,8 @@
 import pytest
 
 from grpodx.cases.schema import Case
-from grpodx.env.base import Verdict
-from grpodx.rewards import RewardFunc, RewardWeights, Rubric, reward_funcs, strict_format
-from grpodx.rollout import Episode
+from grpodx.train.rewards import RewardFunc, RewardWeights, Rubric, reward_funcs, strict_format
+from grpodx.types import Episode, Verdict
 
 CASE = Case("c", "Gout", (), "M10.9", "musculoskeletal", 50, "male", "My toe hurts.", ())
 

@@ -8,12 +8,12 @@ import torch
 
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.variation import instantiate
-from grpodx.decode import SequenceCache
-from grpodx.dialogue import LAST_TURN_NOTE, system_prompt
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.env.base import EnvError, EnvStats, Patient
-from grpodx.rollout import RolloutConfig, RolloutEngine, pack
-from grpodx.template import ChatTokens, TemplateError
+from grpodx.rollout.decode import SequenceCache
+from grpodx.rollout.dialogue import LAST_TURN_NOTE, system_prompt
+from grpodx.rollout.engine import RolloutConfig, RolloutEngine, pack
+from grpodx.rollout.template import ChatTokens, TemplateError
 from tests.case_helpers import judge_index
 
 
@@ -212,7 +212,7 @@ def test_a_template_that_rewrites_turns_fails_at_start_up(tiny_policy):
 
 
 def test_a_decode_step_writes_its_slot_in_place_and_reads_what_cat_would():
-    from grpodx.decode import _GrowingLayer
+    from grpodx.rollout.decode import _GrowingLayer
 
     g = torch.Generator().manual_seed(0)
     keys, values = torch.randn(3, 2, 5, 4, generator=g), torch.randn(3, 2, 5, 4, generator=g)

@@ -9,9 +9,9 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from grpodx.batches import ResumableBatches
 from grpodx.cli import main
-from grpodx.train_cli import join_negative_values
+from grpodx.run.cli import join_negative_values
+from grpodx.train.batches import ResumableBatches
 from tests.case_helpers import case_record
 from tests.run_helpers import scalars
 

@@ -10,7 +10,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser
 
 from grpodx.env import JudgeConfig, PatientConfig
-from grpodx.secrets import MASK, RedactingSaveConfigCallback, is_secret_name, redact
+from grpodx.run.secrets import MASK, RedactingSaveConfigCallback, is_secret_name, redact
 
 KEY = "sk-planted0123456789abcdefXYZ"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grpodx.stats import bootstrap_interval, intervals, mcnemar_exact, paired_bootstrap_p
+from grpodx.tools.stats import bootstrap_interval, intervals, mcnemar_exact, paired_bootstrap_p
 
 
 def test_mcnemar_exact_matches_the_binomial_tail():

@@ -4,10 +4,10 @@ with the loss and gradient unchanged wherever the skipping claims to be exact.""
 import pytest
 import torch
 
-from grpodx.grpo import GRPOConfig, grpo_loss, loss_normalizer
-from grpodx.module import DoctorGRPO
-from grpodx.policy import PolicyConfig
-from grpodx.rollout import PackedBatch, RolloutConfig
+from grpodx.policy.policy import PolicyConfig
+from grpodx.rollout.engine import PackedBatch, RolloutConfig
+from grpodx.train.grpo import GRPOConfig, grpo_loss, loss_normalizer
+from grpodx.train.module import DoctorGRPO
 
 
 @pytest.fixture(scope="module")

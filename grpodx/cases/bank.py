@@ -9,8 +9,8 @@ from typing import Any
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, normalise_icd10, strings
-from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, DiseaseTemplate, TemplateFact
+from grpodx.cases.tally import ImportReport, json_lines, parse_records
 
 MIN_FACTS = 8
 

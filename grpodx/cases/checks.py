@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grpodx.cases.schema import Case
-from grpodx.text import mentions_in
+from grpodx.clinical.text import mentions_in
 
 NEEDED_KINDS = ("negative", "exam", "test")
 """Kinds a case should have so that a diagnosis must be earned by asking, examining and testing."""
@@ -11,7 +11,7 @@ NEEDED_KINDS = ("negative", "exam", "test")
 
 def name_leaks(case: Case) -> list[str]:
     """Where the chief complaint or a fact says the diagnosis, an alias or a short form of one
-    (the leak guard's own matching, `grpodx.text.mentions_in`): ["facts[3]: 'asthma'", ...]."""
+    (the leak guard's own matching, `grpodx.clinical.text.mentions_in`): ["facts[3]: 'asthma'", ...]."""
     texts = [("chief_complaint", case.chief_complaint), *((f"facts[{i}]", f.text) for i, f in enumerate(case.facts))]
     return [f"{field}: {', '.join(map(repr, found))}" for field, text in texts if (found := mentions_in(text, case.names))]
 

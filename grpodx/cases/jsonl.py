@@ -15,8 +15,8 @@ from typing import Any
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, normalise_icd10, one_string, strings
-from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, SEXES, Case, Fact
+from grpodx.cases.tally import ImportReport, json_lines, parse_records
 
 CASE_FIELDS = {"id", "diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts", "options", "source", "infant_age"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from grpodx.cases.bank import builtin_templates, parse_template
 from grpodx.cases.jsonl import read_cases
-from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import Case, DiseaseTemplate
+from grpodx.cases.tally import ImportReport, json_lines, parse_records
 from grpodx.cases.variation import instantiate
 
 Loader = Callable[[Path | None, int, int, bool], tuple[list[Case], ImportReport]]

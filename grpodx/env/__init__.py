@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from grpodx.env.base import EnvError, EnvStats, Judge, Message, Patient, Verdict
+from grpodx.env.base import EnvError, EnvStats, Judge, Patient
 from grpodx.env.config import RUBRIC_JUDGE, SCRIPTED_PATIENT, JudgeConfig, PatientConfig
 
 if TYPE_CHECKING:
@@ -28,10 +28,8 @@ __all__ = [
     "EnvStats",
     "Judge",
     "JudgeConfig",
-    "Message",
     "Patient",
     "PatientConfig",
-    "Verdict",
     "build_judge",
     "build_patient",
 ]

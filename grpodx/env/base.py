@@ -11,44 +11,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from grpodx.cases.schema import Case
-from grpodx.dialogue import Message
+from grpodx.types import Message, Verdict
 
 REDACTED = "[redacted]"
 """What stands in a patient reply where the diagnosis (or an alias) was redacted."""
 
-__all__ = ["REDACTED", "EnvError", "EnvStats", "Judge", "Message", "Patient", "Verdict"]
+__all__ = ["REDACTED", "EnvError", "EnvStats", "Judge", "Patient"]
 
 
 class EnvError(RuntimeError):
     """The patient or judge could not answer (after its retries)."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The judge's grade of one final diagnosis."""
-
-    credit: float
-    """0..1, partial credit for partly right answers."""
-    correct: bool
-    """The final diagnosis is the truth or one of its aliases."""
-    rank: int | None = None
-    """1 when the final diagnosis is right, k when the truth is the (k-1)-th differential item,
-    None when the truth appears nowhere: accuracy@k counts rank <= k."""
-    rationale: str = ""
-    process: float | None = None
-    """Optional process score (question quality, reasoning) in 0..1."""
-    process_weight: float = 0.0
-    """The judge's `process_weight`: how much `process` counts in `total`."""
-
-    @property
-    def total(self) -> float:
-        """Credit blended with the process score: (1 - w) * credit + w * process.
-
-        Equals `credit` when no process score was asked for (the default).
-        """
-        if self.process is None or self.process_weight == 0:
-            return self.credit
-        return (1 - self.process_weight) * self.credit + self.process_weight * self.process
 
 
 @dataclass

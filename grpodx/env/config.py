@@ -4,7 +4,7 @@ The defaults are the embedded offline backends. Any LiteLLM model string works i
 (`openai/gpt-4o-mini`, `ollama/llama3.1`, `hosted_vllm/<name>` with `api_base`, ...).
 `api_key` is optional: left empty, LiteLLM reads the provider's variable (OPENAI_API_KEY,
 ANTHROPIC_API_KEY, AZURE_API_KEY, ...). It is kept out of repr() so that it cannot reach a log
-through a printed config; `grpodx.secrets` redacts saved configs and hyperparameters.
+through a printed config; `grpodx.run.secrets` redacts saved configs and hyperparameters.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from grpodx.knobs import require
+from grpodx.run.knobs import require
 
 SCRIPTED_PATIENT = "grpodx/scripted-patient"
 RUBRIC_JUDGE = "grpodx/rubric-judge"

@@ -21,11 +21,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grpodx.cases.schema import Case
-from grpodx.env.base import EnvStats, Judge, Message, Verdict
+from grpodx.env.base import EnvStats, Judge
 from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import RUBRIC_JUDGE, JudgeConfig
 from grpodx.env.prompts import UnparseableScore, judge_messages, parse_score, process_messages
 from grpodx.env.rubric import EXACT, LEVEL_CREDIT, DiagnosisIndex, gate, grade, rank, truth_of
+from grpodx.types import Message, Verdict
 
 
 class LiteLLMJudge(CallerStats, Judge):

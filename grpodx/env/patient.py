@@ -11,17 +11,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from grpodx.cases.schema import Case
-from grpodx.env.base import REDACTED, EnvStats, Message, Patient
+from grpodx.clinical.text import redact
+from grpodx.env.base import REDACTED, EnvStats, Patient
 from grpodx.env.calls import CallerStats, ModelCaller
 from grpodx.env.config import PatientConfig
 from grpodx.env.prompts import patient_messages
 from grpodx.env.scripted import PatientSheet
-from grpodx.text import redact
+from grpodx.types import Message
 
 
 def redact_diagnosis(text: str, names: tuple[str, ...]) -> tuple[str, int]:
     """Replace every mention of the names and their short forms ('... (PML)' and 'PML' alike);
-    returns (text, mentions found). The one matcher is `grpodx.text.redact`."""
+    returns (text, mentions found). The one matcher is `grpodx.clinical.text.redact`."""
     return redact(text, names, REDACTED)
 
 

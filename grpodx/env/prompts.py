@@ -13,9 +13,9 @@ import math
 import re
 from typing import Any
 
-from grpodx.dialogue import PATIENT_CHAT_ROLE, Message
 from grpodx.env.rubric import Concept, Truth
 from grpodx.env.scripted import PatientSheet
+from grpodx.types import PATIENT_CHAT_ROLE, Message
 
 OPENING_PROMPT = "Hello, I'm the doctor. What brings you in today?"
 """The doctor's implicit first line: the patient's opening is its answer."""

@@ -26,8 +26,8 @@ from litellm import CustomLLM
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
-from grpodx import icd10
-from grpodx.env import hedges, rubric, scripted
+from grpodx.clinical import hedges, icd10
+from grpodx.env import rubric, scripted
 from grpodx.env.prompts import OPENING_PROMPT, SHEET_MARKER, extract_block, read_grade_request
 
 PROVIDER = "grpodx"

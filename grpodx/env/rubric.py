@@ -13,7 +13,7 @@ enough to break ties between wrong answers, too little to be worth aiming for; a
 answer is always worth ten times a same-chapter one, so hedging toward broad terms never pays).
 
 A candidate first passes the gate (`hedges.hedge`): a hedge, a negation or a past diagnosis
-earns 0. It is then coded by the `DiagnosisIndex` (`grpodx.cases.coding`: names, abbreviations,
+earns 0. It is then coded by the `DiagnosisIndex` (`grpodx.clinical.coding`: names, abbreviations,
 ICD-10-CM titles, more specific forms, spelling). A concept is the truth when it is a truth name, the same bank diagnosis, or its code lies
 within the truth's code (an 'unspecified' truth code stands for its parent, so NSTEMI is an
 acute myocardial infarction). A more general answer ('diabetes' for type 2 diabetes) is never
@@ -25,12 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from grpodx import icd10
-from grpodx.cases.coding import Concept, DiagnosisIndex, all_names, bare_key, specific_forms
+from grpodx.clinical import icd10
+from grpodx.clinical.coding import Concept, DiagnosisIndex, all_names, bare_key, specific_forms
 
 __all__ = ["EXACT", "LEVEL_CREDIT", "Concept", "DiagnosisIndex", "Truth", "grade", "judge_grade", "rank", "truth_of"]
 from grpodx.cases.schema import Case
-from grpodx.env.hedges import BRACKETED, hedge
+from grpodx.clinical.hedges import BRACKETED, hedge
 
 EXACT = 1.0
 LEVEL_CREDIT = {"category": 0.5, "block": 0.3, "chapter": 0.1}

@@ -13,7 +13,7 @@ How a question finds its facts, in order:
 Exam and test facts are eligible only when the doctor examines or orders something (the
 measurement role in AgentClinic); then they are answered first.
 
-Questions and facts are compared in `grpodx.text.canonical` form (ECG/electrocardiogram,
+Questions and facts are compared in `grpodx.clinical.text.canonical` form (ECG/electrocardiogram,
 belly/abdomen, pee/urine are one word each) and on word stems (smoke/smoking/smoker); a tag
 question ("..., right?") is cut off first, so it never selects a fact.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
-from grpodx.text import STOPWORDS, canonical, content_stems, cue_spans
+from grpodx.clinical.text import STOPWORDS, canonical, content_stems, cue_spans
 
 MAX_FACTS = 3
 

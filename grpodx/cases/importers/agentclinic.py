@@ -21,14 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grpodx.cases.coding import code_diagnosis
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import one_string, strings
-from grpodx.cases.importers.text import classify, humanise, keywords, parse_age, parse_infant_age, parse_sex, sentences
+from grpodx.cases.importers.cues import classify, humanise, keywords, parse_age, parse_infant_age, parse_sex, sentences
 from grpodx.cases.importers.voice import first_person
 from grpodx.cases.jsonl import parse_case
-from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import MEASURED_KINDS, Case
+from grpodx.cases.tally import ImportReport, json_lines, parse_records
+from grpodx.clinical.coding import code_diagnosis
 
 OSCE_FIELDS = {"Objective_for_Doctor", "Patient_Actor", "Physical_Examination_Findings", "Test_Results", "Correct_Diagnosis"}
 

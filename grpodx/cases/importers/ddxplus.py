@@ -29,11 +29,11 @@ from typing import Any
 
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import body_system_for_icd10, normalise_icd10, one_string
-from grpodx.cases.importers.text import classify, keywords
-from grpodx.cases.report import ImportReport, parse_records
+from grpodx.cases.importers.cues import classify, keywords
 from grpodx.cases.schema import Case, DiseaseTemplate, TemplateFact
+from grpodx.cases.tally import ImportReport, parse_records
 from grpodx.cases.variation import instantiate
-from grpodx.text import names_pattern
+from grpodx.clinical.text import names_pattern
 
 AGE_RANGES = {  # general epidemiology of the conditions DDXPlus names
     "Bronchiolitis": (0, 2),

@@ -14,13 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from grpodx.cases.coding import code_diagnosis
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import one_string, strings
-from grpodx.cases.importers.text import classify, keywords, parse_age, parse_sex
+from grpodx.cases.importers.cues import classify, keywords, parse_age, parse_sex
 from grpodx.cases.jsonl import parse_case
-from grpodx.cases.report import ImportReport, json_lines, parse_records
 from grpodx.cases.schema import Case
+from grpodx.cases.tally import ImportReport, json_lines, parse_records
+from grpodx.clinical.coding import code_diagnosis
 
 
 def _options(raw: dict[str, Any], where: str) -> dict[str, str]:

@@ -1,0 +1,166 @@
+"""Infrastructure kept out of the training step: adapter export, transcripts, atomic checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info
+
+
+def run_dir(trainer: L.Trainer) -> Path:
+    """The run's folder (lightning_logs/version_N), or default_root_dir without a logger.
+
+    Under DDP `trainer.log_dir` broadcasts from rank zero: call this on every rank."""
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+class AdapterExport(L.Callback):
+    """Export the LoRA adapter in PEFT format every `save_steps` optimizer steps and at the end.
+
+    Folders: <run>/adapters/step_000100/ ... and <run>/adapters/final/, each with
+    adapter_config.json and adapter_model.safetensors, loadable by PEFT, vLLM or for merging.
+    """
+
+    def __init__(self, save_steps: int = 100) -> None:
+        """
+        Args:
+            save_steps: export every this many optimizer steps (the seed's --save-steps).
+        """
+        if save_steps < 1:
+            raise ValueError(f"adapter_export.save_steps must be >= 1, got {save_steps}")
+        self.save_steps = save_steps
+        self._last = -1
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        if step % self.save_steps == 0 and step != self._last:
+            self._export(trainer, pl_module, f"step_{step:06d}")
+            self._last = step
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._export(trainer, pl_module, "final")
+
+    @staticmethod
+    def _export(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
+        export_adapter(trainer, pl_module, name)
+
+
+def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> Path:
+    """<run>/adapters/<name>/: the PEFT adapter and a model card with the run's data, steps and metrics."""
+    from grpodx.policy.model_card import AdapterCard
+
+    folder = run_dir(trainer) / "adapters" / name
+    if trainer.is_global_zero:
+        headline = ("train/reward", "train/accuracy", "train/credit")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
+        card = AdapterCard(
+            base_model=pl_module.policy.config.model, steps=trainer.global_step, data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics
+        )
+        pl_module.policy.save_adapter(folder, card)
+    return folder
+
+
+class PredictionWriter(BasePredictionWriter):
+    """`predict` writes one JSON line per case to <run>/predictions.jsonl: diagnosis, truth, credit, transcript."""
+
+    def __init__(self) -> None:
+        super().__init__(write_interval="batch")
+        self.path: Path | None = None
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.path = run_dir(trainer) / "predictions.jsonl"
+        if trainer.is_global_zero:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text("", encoding="utf-8")
+
+    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any, *args: Any) -> None:
+        assert self.path is not None
+        with self.path.open("a", encoding="utf-8") as file:
+            file.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in prediction)
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        rank_zero_info(f"predictions: {self.path}")
+
+
+class TranscriptLogger(L.Callback):
+    """Write a few whole conversations, reasoning included, as TensorBoard text."""
+
+    def __init__(self, every_n_steps: int = 10, num_transcripts: int = 2) -> None:
+        """
+        Args:
+            every_n_steps: write transcripts every this many optimizer steps (0: never in training).
+            num_transcripts: conversations written each time.
+        """
+        if every_n_steps < 0 or num_transcripts < 0:
+            raise ValueError(f"transcripts.every_n_steps and transcripts.num_transcripts must be >= 0, got {every_n_steps}, {num_transcripts}")
+        self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
+            self._write(trainer, pl_module, "transcripts/train")
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._write(trainer, pl_module, "transcripts/val")
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, pl_module, "transcripts/test")
+
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
+        writer = getattr(trainer.logger, "experiment", None)
+        if not (trainer.is_global_zero and hasattr(writer, "add_text")):
+            return
+        for i, episode in enumerate(pl_module.last_episodes[: self.num_transcripts]):
+            writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
+
+
+class EvalProgress(L.Callback):
+    """Show the running accuracy and reward on the validation and test progress bars
+    (Lightning's bar shows logged values on the training bar only)."""
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if not trainer.sanity_checking:
+            self._show(trainer, pl_module, "val")
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._show(trainer, pl_module, "test")
+
+    @staticmethod
+    def _show(trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        bar, shown = trainer.progress_bar_callback, pl_module.eval_progress(stage)
+        if not (shown and trainer.is_global_zero):
+            return
+        if isinstance(bar, TQDMProgressBar):
+            (bar.val_progress_bar if stage == "val" else bar.test_progress_bar).set_postfix({k: f"{v:.3f}" for k, v in shown.items()}, refresh=False)
+        elif isinstance(bar, RichProgressBar) and bar.progress is not None:
+            # Rich's metrics column shows on fit's training bar only: put them in the task's name
+            task, name = (bar.val_progress_bar_id, bar.validation_description) if stage == "val" else (bar.test_progress_bar_id, bar.test_description)
+            if task is not None:
+                bar.progress.update(task, description=f"{name} " + " ".join(f"{k} {v:.3f}" for k, v in shown.items()))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write checkpoints to a temporary file beside the target, then rename: a run killed
+    mid-save leaves the previous checkpoint whole (a rename within one folder is atomic)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(staging, path)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise

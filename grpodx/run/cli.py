@@ -1,0 +1,109 @@
+"""`python -m grpodx fit|validate|test|predict --config FILE`: the LightningCLI behind the trainer commands."""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from typing import Any
+
+from jsonargparse import set_parsing_settings
+from lightning.pytorch import Callback, Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from grpodx.run.callbacks import AdapterExport, EvalProgress, PredictionWriter, TranscriptLogger
+from grpodx.run.control import RunControl, StepProgressBar
+from grpodx.run.knobs import ConfigError
+from grpodx.run.results import ResultsWriter
+from grpodx.run.secrets import RedactingSaveConfigCallback
+from grpodx.train.data import CaseDataModule
+from grpodx.train.module import DoctorGRPO
+from grpodx.train.warmup import WarmUp
+
+
+class GrpodxCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(AdapterExport, "adapter_export")
+        parser.add_lightning_class_args(TranscriptLogger, "transcripts")
+        parser.add_lightning_class_args(ResultsWriter, "results")
+        parser.add_lightning_class_args(EvalProgress, "eval_progress")
+        parser.add_lightning_class_args(WarmUp, "warmup")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
+        # Always on: Ctrl-C handling and stub-run removal, predictions.jsonl; the step bar unless
+        # the progress bar is turned off (Lightning refuses a bar callback then).
+        extra: list[Callback] = [RunControl(), PredictionWriter()]
+        if config.get("enable_progress_bar", True) is not False:
+            extra.append(StepProgressBar())
+        return super()._instantiate_trainer(config, [*callbacks, *extra])
+
+
+# Known, harmless library warnings that would bury our own output on every run:
+# checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
+# and PEFT still calls a transformers helper deprecated in v5.
+_QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf$")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """`--model.optim.lr -1e-3` -> `--model.optim.lr=-1e-3`: argparse reads `-1e-3` as an option
+    (it only knows `-1` and `-1.5` as numbers), so a negative value would be 'missing'.
+
+    >>> join_negative_values(["fit", "--model.optim.lr", "-1e-3", "--trainer.max_steps", "-1"])
+    ['fit', '--model.optim.lr=-1e-3', '--trainer.max_steps=-1']
+    """
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE_NUMBER.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def run_trainer(argv: list[str]) -> None:
+    """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
+    for pattern in _QUIET:
+        warnings.filterwarnings("ignore", message=pattern)
+    # `--help` shows each config field's docstring (read by docstring-parser), not just its type.
+    set_parsing_settings(docstring_parse_attribute_docstrings=True)
+    argv = join_negative_values(argv)
+    try:
+        if join_negative_values(sys.argv[1:]) == argv:
+            # from the command line: LightningCLI reads sys.argv itself, and DDP's launcher re-runs
+            # that same command line (here with negative values joined) for the other ranks
+            sys.argv[1:] = argv
+            _cli(None)
+            return
+        # called with other arguments (tests, scripts): LightningCLI warns when it is given `args`
+        # while sys.argv also holds arguments, so hide the program's own for the call
+        program, sys.argv[1:] = sys.argv[1:], []
+        try:
+            _cli(argv)
+        finally:
+            sys.argv[1:] = program
+    except ConfigError as error:  # a value out of range: the key and the rule say it all
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _cli(argv: list[str] | None) -> None:
+    GrpodxCLI(**_cli_kwargs(argv))
+
+
+def _cli_kwargs(argv: list[str] | None) -> dict:
+    """GrpodxCLI's arguments; `run=False` with them builds model, data and trainer without running."""
+    return dict(
+        model_class=DoctorGRPO,
+        datamodule_class=CaseDataModule,
+        args=argv,
+        save_config_callback=RedactingSaveConfigCallback,
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"plugins": [{"class_path": "grpodx.run.callbacks.AtomicCheckpointIO"}]},
+        parser_kwargs={"default_env": False},
+    )

@@ -1,0 +1,102 @@
+"""How a run starts and stops: Ctrl-C at a step boundary, no stub folders, a bar in optimizer steps.
+
+- The first Ctrl-C asks the run to stop after the current step; at that step's end last.ckpt and
+  the adapter are written and the resume command is printed. A second Ctrl-C aborts at once.
+- A run that fails (or is interrupted) before its first optimizer step removes the
+  lightning_logs/version_N folder it created, so the newest folder is always a real run.
+- The progress bar counts optimizer steps over the whole run (`trainer.max_steps` counts them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
+
+
+class RunControl(L.Callback):
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self._previous_handler: Any = None
+        self._started = time.time()  # before the trainer exists, so before its run folder
+
+    # --- no stub runs ----------------------------------------------------------------------------
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        folder = Path(trainer.logger.log_dir) if trainer.logger is not None and trainer.logger.log_dir else None
+        if folder is None or not folder.is_dir() or trainer.global_step > 0 or not trainer.is_global_zero:
+            return
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        # only a folder this run wrote, holding no checkpoint (a reused version_N keeps its past)
+        if all(p.stat().st_mtime >= self._started - 1 for p in files) and not any(p.suffix == ".ckpt" for p in files):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # --- Ctrl-C ----------------------------------------------------------------------------------
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.stop_requested:  # the second Ctrl-C: abort now
+            signal.signal(signal.SIGINT, self._previous_handler or signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("\nCtrl-C: stopping after this step, saving last.ckpt and the adapter (Ctrl-C again to abort now)", flush=True)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self.stop_requested and not trainer.should_stop:
+            trainer.should_stop = True
+            self._save_and_explain(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+    def _save_and_explain(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        from grpodx.run.callbacks import export_adapter, run_dir
+
+        run = run_dir(trainer)
+        checkpoints = Path(trainer.checkpoint_callback.dirpath) if trainer.checkpoint_callback and trainer.checkpoint_callback.dirpath else run / "checkpoints"
+        last = checkpoints / "last.ckpt"
+        trainer.save_checkpoint(last)
+        adapter = export_adapter(trainer, pl_module, f"step_{trainer.global_step:06d}")
+        if trainer.is_global_zero:
+            print(
+                f"stopped at step {trainer.global_step}: saved {last} and the adapter {adapter}\n"
+                f"resume with: python -m grpodx fit --config {run / 'config.yaml'} --ckpt_path {last}",
+                flush=True,
+            )
+
+
+class StepProgressBar(TQDMProgressBar):
+    """One bar for the run, in optimizer steps: `step 3/500`, not batches of an epoch."""
+
+    def _total(self, trainer: L.Trainer, pl_module: L.LightningModule) -> float | None:
+        if trainer.max_steps and trainer.max_steps > 0:
+            return trainer.max_steps
+        batches = trainer.estimated_stepping_batches  # training steps in the epoch budget
+        mu = getattr(getattr(pl_module, "grpo", None), "mu", 1)
+        return batches * mu if batches != float("inf") else None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.train_progress_bar = self.init_train_tqdm()
+        self.train_progress_bar.reset(total=self._total(trainer, pl_module))
+        self.train_progress_bar.set_description("step")
+        _update_n(self.train_progress_bar, trainer.global_step)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        pass  # one bar for the whole run
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
+        _update_n(self.train_progress_bar, trainer.global_step)
+        self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))

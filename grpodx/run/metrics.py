@@ -1,0 +1,145 @@
+"""Diagnostic metrics over episodes, as torchmetrics so they sum across DDP ranks.
+
+Each episode's values come from one function, `episode_values`, which the metrics, the
+transcripts and the bootstrap intervals all read, so a figure means the same thing everywhere:
+
+- accuracy (@1: the judge says correct), accuracy@k (the truth within the diagnosis plus the
+  first k-1 differential items), credit, format (the rubric's `RewardParts.format`, not a second
+  rule), diagnosed, turns: over *scored* episodes (diagnosed or out of turns); patient or judge
+  failures are left out.
+- turns_to_diagnosis: over diagnosed episodes.
+- leak (the patient's words had to be redacted) and env_error: over every episode.
+- mc_accuracy: over scored multiple-choice cases whose options were shown.
+- pass@n (n samples per case > 1): share of cases with at least one correct sample.
+- by_system/<body system>/{accuracy,credit,n}: scored episodes by the case's body system.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import defaultdict
+
+import torch
+from torchmetrics import MeanMetric, Metric, MetricCollection
+
+from grpodx.cases.schema import BODY_SYSTEMS
+from grpodx.env.base import REDACTED
+from grpodx.types import Episode
+
+PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy")
+
+
+def episode_values(e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False) -> dict[str, float | None]:
+    """Every metric's value for one episode; None where the episode does not count."""
+    scored = e.trainable
+    verdict = e.verdict
+    rank = verdict.rank if verdict and verdict.rank else None
+    correct = float(bool(verdict and verdict.correct))
+    values: dict[str, float | None] = {
+        "accuracy": correct if scored else None,
+        "credit": (verdict.credit if verdict else 0.0) if scored else None,
+        "turns": float(e.turns) if scored else None,
+        "format": _format_part(e) if scored else None,
+        "diagnosed": float(e.status == "diagnosed") if scored else None,
+        "turns_to_diagnosis": float(e.turns) if e.status == "diagnosed" else None,
+        "leak": float(any(REDACTED in m["content"] for m in e.dialogue if m["role"] == "patient")),
+        "env_error": float(e.status == "env_error"),
+        "mc_accuracy": correct if scored and multiple_choice and e.case.options else None,
+    }
+    for k in top_k:
+        values[f"accuracy@{k}"] = float(rank is not None and rank <= k) if scored else None
+    return values
+
+
+def _format_part(e: Episode) -> float:
+    if e.parts is None:
+        raise ValueError(f"episode of case {e.case.id!r} ({e.status}) was not scored: score episodes (DoctorGRPO.score) before reading their metrics")
+    return e.parts.format
+
+
+def system_index(body_system: str) -> int:
+    return BODY_SYSTEMS.index(body_system) if body_system in BODY_SYSTEMS else BODY_SYSTEMS.index("other")
+
+
+class BySystem(Metric):
+    """Accuracy and credit per body system: fixed-size sums, so ranks add them up."""
+
+    full_state_update = False
+    count: torch.Tensor  # [systems] episodes
+    correct: torch.Tensor  # [systems] correct episodes
+    credit: torch.Tensor  # [systems] summed credit
+
+    def __init__(self) -> None:
+        super().__init__()
+        for name in ("count", "correct", "credit"):
+            self.add_state(name, default=torch.zeros(len(BODY_SYSTEMS), dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, systems: torch.Tensor, correct: torch.Tensor, credit: torch.Tensor) -> None:
+        self.count.index_add_(0, systems, torch.ones_like(credit, dtype=torch.float64))
+        self.correct.index_add_(0, systems, correct.to(torch.float64))
+        self.credit.index_add_(0, systems, credit.to(torch.float64))
+
+    def compute(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for i, system in enumerate(BODY_SYSTEMS):
+            n = float(self.count[i])
+            if n:
+                out |= {
+                    f"by_system/{system}/accuracy": float(self.correct[i]) / n,
+                    f"by_system/{system}/credit": float(self.credit[i]) / n,
+                    f"by_system/{system}/n": n,
+                }
+        return out
+
+
+class DiagnosticMetrics(MetricCollection):
+    """Mean metrics fed from finished episodes (see the module docstring for what counts where)."""
+
+    def __init__(self, top_k: tuple[int, ...] = (3, 5), samples: int = 1) -> None:
+        means = [*PER_EPISODE, *(f"accuracy@{k}" for k in top_k)]
+        names = means + ([f"pass@{samples}"] if samples > 1 else [])
+        metrics: dict[str, Metric | MetricCollection] = {name: MeanMetric() for name in names}
+        super().__init__(metrics | {"by_system": BySystem()}, compute_groups=False)
+        self.top_k, self.samples = top_k, samples
+        self.means = means
+        """The metrics that average one value per episode."""
+
+    def update_from(self, episodes: list[Episode], multiple_choice: bool = False) -> None:
+        values = [episode_values(e, self.top_k, multiple_choice) for e in episodes]
+        for name in self.means:
+            series = [v[name] for v in values if v[name] is not None]
+            if series:
+                metric: Metric = self[name]
+                metric.update(torch.tensor(series, dtype=torch.float64))
+        self._update_systems(episodes, values)
+        if self.samples > 1:
+            self._update_pass(episodes, values)
+
+    def _update_systems(self, episodes: list[Episode], values: list[dict[str, float | None]]) -> None:
+        scored = [(e, v) for e, v in zip(episodes, values) if v["accuracy"] is not None]
+        if scored:
+            systems = torch.tensor([system_index(e.case.body_system) for e, _ in scored])
+            self["by_system"].update(systems, torch.tensor([v["accuracy"] for _, v in scored]), torch.tensor([v["credit"] for _, v in scored]))
+
+    def _update_pass(self, episodes: list[Episode], values: list[dict[str, float | None]]) -> None:
+        """A case passes when any of its scored samples is correct; episode.group is its case."""
+        by_case: dict[int, list[float]] = defaultdict(list)
+        for e, v in zip(episodes, values):
+            if v["accuracy"] is not None:
+                by_case[e.group].append(v["accuracy"])
+        if by_case:
+            self[f"pass@{self.samples}"].update(torch.tensor([max(a) for a in by_case.values()], dtype=torch.float64))
+
+    def results(self, prefix: str = "") -> dict[str, float]:
+        """Computed means, leaving out metrics that saw no data on any rank (e.g. mc_accuracy
+        without options). Every metric is computed on every rank, data or not: computing syncs
+        across ranks, and a rank that skipped one would leave the others waiting."""
+        out: dict[str, float] = {}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*was called before the ``update`` method.*")
+            for name, metric in self.items(keep_base=True, copy_state=False):
+                value = metric.compute()
+                items = value.items() if isinstance(value, dict) else [(name, value)]
+                out |= {f"{prefix}{k}": float(v) for k, v in items if not math.isnan(float(v))}
+        return out

@@ -1,0 +1,147 @@
+"""What an evaluation leaves on disk: `<run>/results/<stage>.json` and `<run>/transcripts/<stage>.jsonl`.
+
+A stage is `test`, `val` (the `validate` command) or `val_step_000100` (fit's validation at
+that optimizer step; `val_step_000000` is the run's "before"). The results file holds the
+metrics (as logged), a seeded bootstrap 95% interval for each headline figure (resampling
+cases), the config digest, checkpoint and adapter, and the evaluated case ids; the transcript
+file holds one line per evaluated episode, which is what the report pairs on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from grpodx.run.callbacks import run_dir
+from grpodx.run.metrics import episode_values
+from grpodx.run.secrets import redact
+from grpodx.tools.stats import intervals
+from grpodx.types import Episode
+
+
+def episode_record(e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False) -> dict[str, Any]:
+    """One transcript line: the case, both views of the conversation, the outcome and its scores."""
+    verdict = e.verdict
+    return {
+        "case": e.case.id,
+        "sample": sample,
+        "truth": e.case.diagnosis,
+        "body_system": e.case.body_system,
+        "source": e.case.source,
+        "status": e.status,
+        "error": e.error,
+        "diagnosis": e.diagnosis,
+        "differential": list(e.differential),
+        "correct": bool(verdict and verdict.correct),
+        "rank": verdict.rank if verdict else None,
+        "credit": verdict.credit if verdict else 0.0,
+        "rationale": verdict.rationale if verdict else "",
+        "turns": e.turns,
+        "reward": e.reward,
+        "parts": dict(e.parts.items()) if e.parts else {},
+        "values": episode_values(e, top_k, multiple_choice),
+        "messages": e.messages,
+        "dialogue": e.dialogue,
+    }
+
+
+def eval_records(episodes: list[Episode], samples: int, top_k: tuple[int, ...], multiple_choice: bool) -> list[dict[str, Any]]:
+    """Records of an evaluation batch: `samples` consecutive episodes per case."""
+    return [episode_record(e, i % samples, top_k, multiple_choice) for i, e in enumerate(episodes)]
+
+
+def gather(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every rank's records, on every rank, in case-id order (the order is the same however
+    the cases were spread over ranks)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
+        parts: list[Any] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(parts, records)
+        records = [r for part in parts for r in part]
+    return sorted(records, key=lambda r: (r["case"], r["sample"]))
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """A short hash of the (redacted) model and data configuration: equal digests, same setup."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stage_name(trainer: L.Trainer, stage: str) -> str:
+    return f"{stage}_step_{trainer.global_step:06d}" if stage == "val" and trainer.state.fn == "fit" else stage
+
+
+def write_results(folder: Path, stage: str, metrics: dict[str, float], records: list[dict[str, Any]], about: dict[str, Any]) -> Path:
+    """Write results/<stage>.json and transcripts/<stage>.jsonl; returns the results path."""
+    (folder / "results").mkdir(parents=True, exist_ok=True)
+    (folder / "transcripts").mkdir(parents=True, exist_ok=True)
+    cases = sorted({r["case"] for r in records})
+    result = {
+        "stage": stage,
+        **about,
+        "episodes": len(records),
+        "cases": len(cases),
+        "metrics": metrics,
+        "intervals": intervals(records, about["seed"], about["samples_per_case"]),
+        "case_ids": cases,
+    }
+    path = folder / "results" / f"{stage}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    with open(folder / "transcripts" / f"{stage}.jsonl", "w") as file:
+        for r in records:
+            file.write(json.dumps({"stage": stage, **r}, default=str) + "\n")
+    return path
+
+
+class ResultsWriter(L.Callback):
+    """Writes each validation and test to results/ and transcripts/ (rank zero), and the
+    training episodes of every `train_every_n_steps`-th step to transcripts/train.jsonl."""
+
+    def __init__(self, train_every_n_steps: int = 10) -> None:
+        if train_every_n_steps < 0:
+            raise ValueError(f"results.train_every_n_steps must be >= 0 (0: never), got {train_every_n_steps}")
+        self.train_every_n_steps = train_every_n_steps
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._write(trainer, pl_module, "val")
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, pl_module, "test")
+
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        done = pl_module.eval_results.pop(stage, None)
+        folder = run_dir(trainer)  # on every rank: finding the folder is a broadcast
+        if done is None or not trainer.is_global_zero:
+            return
+        metrics, records = done
+        datamodule = getattr(trainer, "datamodule", None)
+        config = redact({"model": dict(pl_module.hparams), "data": dict(datamodule.hparams) if datamodule is not None else {}})
+        about = {
+            "step": trainer.global_step,
+            "seed": pl_module.seed,
+            "samples_per_case": pl_module.rollout_config.eval_samples,
+            "temperature": pl_module.rollout_config.eval_temperature,
+            "config_digest": config_digest(config),
+            "ckpt_path": trainer.ckpt_path,
+            "adapter_path": pl_module.policy.config.adapter_path,
+            "world_size": trainer.world_size,
+        }
+        write_results(folder, stage_name(trainer, stage), metrics, records, about)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        n = self.train_every_n_steps
+        if not (n and trainer.global_step % n == 0):
+            return
+        folder = run_dir(trainer) / "transcripts"  # on every rank: finding the folder is a broadcast
+        if not trainer.is_global_zero:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        g = pl_module.rollout_config.group_size
+        with open(folder / "train.jsonl", "a") as file:
+            for i, e in enumerate(pl_module.last_episodes):
+                file.write(json.dumps({"stage": "train", "step": trainer.global_step, **episode_record(e, i % g)}, default=str) + "\n")

@@ -1,0 +1,1 @@
+"""grpodx test helpers that ship with the package: a fake OpenAI-compatible server."""

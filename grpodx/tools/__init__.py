@@ -1,0 +1,1 @@
+"""grpodx commands beside training: chat, export, report and its statistics."""

@@ -1,0 +1,146 @@
+"""`python -m grpodx report RUN [--compare OTHER_RUN] [--out FILE]`: one self-contained HTML page.
+
+1. Read the run: its TensorBoard scalars, results/*.json and transcripts/*.jsonl.
+2. Pick "before" and "after": with --compare, OTHER_RUN's evaluation of the same stage (test,
+   else its latest) against RUN's; without it, the run's first validation (step 0, the
+   "before" that fit takes) against its last; a run with one evaluation is shown alone.
+3. Pair them on the cases both evaluated, then draw the page (grpodx.tools.report_page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Evaluation:
+    run: Path
+    stage: str
+    result: dict[str, Any]
+    records: list[dict[str, Any]]
+    role: str = ""
+    """'before' or 'after' once chosen for a comparison."""
+
+    @property
+    def label(self) -> str:
+        where = "/".join(self.run.parts[-3:])
+        return f"{self.role}: {where}/{self.stage}" if self.role else f"{where}/{self.stage}"
+
+
+@dataclass
+class Run:
+    path: Path
+    evaluations: dict[str, Evaluation]
+    curves: dict[str, list[tuple[int, float]]]
+
+    def main(self) -> Evaluation:
+        """The evaluation a run is judged by: its test, else its last validation."""
+        if "test" in self.evaluations:
+            return self.evaluations["test"]
+        return self.evaluations[sorted(self.evaluations)[-1]]
+
+
+def find_run(path: Path) -> Path:
+    """A run folder (with results/), or a folder of runs (lightning_logs/version_N): the newest."""
+    return _newest(path, lambda p: (p / "results").is_dir(), "no results/ folder", "; run `python -m grpodx test` or `fit` first")
+
+
+def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "") -> Path:
+    """`path` itself if `has` it, else the newest lightning_logs/version_* below it that does."""
+    if has(path):
+        return path
+    versions = sorted((p for p in path.glob("**/version_*") if has(p)), key=lambda p: p.stat().st_mtime)
+    if not versions:
+        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* below it{hint}")
+    return versions[-1]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from error
+    return records
+
+
+def read_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in the run's TensorBoard events, as (step, value) pairs."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run), size_guidance={"scalars": 0})
+    events.Reload()
+    return {tag: [(s.step, s.value) for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def curves_of(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """The training curves of a run folder, or of the newest lightning_logs/version_* below it:
+    the fit that made an evaluated adapter, whose own test run logged no curves."""
+    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events"))
+
+
+def load_run(path: Path) -> Run:
+    run = find_run(path)
+    evaluations = {}
+    for result_path in sorted((run / "results").glob("*.json")):
+        stage = result_path.stem
+        transcripts = run / "transcripts" / f"{stage}.jsonl"
+        if not transcripts.exists():
+            raise FileNotFoundError(f"{result_path} has no transcripts file {transcripts}")
+        evaluations[stage] = Evaluation(run, stage, json.loads(result_path.read_text()), read_jsonl(transcripts))
+    if not evaluations:
+        raise FileNotFoundError(f"{run}/results holds no result files")
+    return Run(run, evaluations, read_curves(run))
+
+
+def before_after(run: Run, other: Run | None) -> tuple[Evaluation | None, Evaluation]:
+    """(before, after): the comparison the page is about; before is None for a single evaluation."""
+    if other is not None:
+        after = run.main()
+        return other.evaluations.get(after.stage, other.main()), after
+    steps = sorted(s for s in run.evaluations if s.startswith("val_step_"))
+    if len(steps) >= 2:  # fit's first and last validation: the same cases, before and after
+        return run.evaluations[steps[0]], run.evaluations[steps[-1]]
+    return None, run.main()
+
+
+def paired(before: Evaluation, after: Evaluation) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The records of both evaluations on the (case, sample) pairs they share, in the same order."""
+    key = lambda r: (r["case"], r["sample"])  # noqa: E731
+    earlier = {key(r): r for r in before.records}
+    later = [r for r in after.records if key(r) in earlier]
+    return [earlier[key(r)] for r in later], later
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grpodx report", description="Write one self-contained HTML report of a run.")
+    parser.add_argument("run", type=Path, help="a run folder (lightning_logs/version_N) or a folder of runs (the newest is used)")
+    parser.add_argument("--compare", type=Path, help="another run (e.g. the base model's test) to compare with, on the same cases")
+    parser.add_argument("--out", type=Path, help="where to write the page (default: RUN/report.html)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals and test")
+    parser.add_argument("--curves", type=Path, help="draw the training curves of this run (the fit that made the evaluated adapter)")
+    args = parser.parse_args(argv)
+    try:
+        run = load_run(args.run)
+        other = load_run(args.compare) if args.compare else None
+        if args.curves:
+            run.curves = curves_of(args.curves)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"report: {error}")
+        return 2
+    from grpodx.tools.report_page import render
+
+    out = args.out or run.path / "report.html"
+    before, after = before_after(run, other)
+    if before is not None:
+        before.role, after.role = "before", "after"
+    out.write_text(render(run, before, after, args.seed))
+    print(f"report: wrote {out}")
+    return 0

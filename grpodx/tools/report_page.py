@@ -1,0 +1,199 @@
+"""The report's HTML: sections as small functions, matplotlib figures inlined as PNG data URIs.
+
+Nothing on the page points outside it (no scripts, fonts or images from the network); the one
+inline script only records, for tests and curious readers, that every image decoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed
+import matplotlib.pyplot as plt  # noqa: E402
+
+from grpodx.rollout.dialogue import split_reasoning  # noqa: E402
+from grpodx.tools.report import Evaluation, Run, paired  # noqa: E402
+from grpodx.tools.stats import HEADLINE, intervals, mcnemar_exact, paired_bootstrap_p  # noqa: E402
+
+CURVES = {
+    "Reward": ["train/reward"],
+    "Accuracy": ["train/accuracy", "val/accuracy"],
+    "Format": ["train/format", "val/format"],
+}
+STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%}
+.turn{margin:.3em 0}.doctor{color:#124}.patient{color:#531}details{margin:.2em 0 .2em 1.5em;color:#555}
+.case{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:1em 0}.ok{color:#060}.bad{color:#a00}"""
+CHECK = """<script>
+addEventListener('load', () => {
+  const images = [...document.images];
+  const rows = [...document.querySelectorAll('table tbody tr')];
+  const check = document.getElementById('render-check');
+  check.dataset.images = images.length;
+  check.dataset.decoded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  check.dataset.tables = document.querySelectorAll('table').length;
+  check.dataset.rows = rows.length;
+  check.textContent = `${check.dataset.decoded} of ${images.length} plots shown, ${rows.length} table rows`;
+});
+</script>"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def png(fig: plt.Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def table(head: list[str], rows: list[list[Any]]) -> str:
+    cells = lambda row: "".join(f'<td class="num">{v:.3f}</td>' if isinstance(v, float) else f"<td>{v}</td>" for v in row)  # noqa: E731
+    body = "".join(f"<tr>{cells(row)}</tr>" for row in rows)
+    return f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def curves_section(run: Run) -> str:
+    shown = {title: [t for t in tags if t in run.curves] for title, tags in CURVES.items()}
+    shown = {title: tags for title, tags in shown.items() if tags}
+    if not shown:
+        return "<h2>Training curves</h2><p>This run logged no training or validation curves (an evaluation-only run).</p>"
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.2), squeeze=False)
+    for ax, (title, tags) in zip(axes[0], shown.items()):
+        for tag in tags:
+            steps, values = zip(*run.curves[tag])
+            ax.plot(steps, values, marker="o" if len(steps) < 30 else None, label=tag)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    return f"<h2>Training curves</h2>{png(fig)}"
+
+
+def _fmt(interval: dict[str, float] | None) -> str:
+    return "–" if interval is None else f"{interval['value']:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]"
+
+
+def comparison_section(before: Evaluation | None, after: Evaluation, seed: int) -> str:
+    if before is None:
+        rows = [[esc(name), _fmt(after.result["intervals"].get(name))] for name in HEADLINE if name in after.result["intervals"]]
+        return f"<h2>Results: {esc(after.label)}</h2><p>{after.result['cases']} cases; value [95% bootstrap interval over cases].</p>" + table(
+            ["metric", after.label], rows
+        )
+    old, new = paired(before, after)
+    if not new:
+        return f"<h2>Before and after</h2><p class='bad'>{esc(before.label)} and {esc(after.label)} share no cases: nothing to compare.</p>"
+    a, b = intervals(old, seed), intervals(new, seed)
+    rows = []
+    for name in HEADLINE:
+        if name in a or name in b:
+            change = b[name]["value"] - a[name]["value"] if name in a and name in b else None
+            rows.append([esc(name), _fmt(a.get(name)), _fmt(b.get(name)), "–" if change is None else f"{change:+.3f}", _p_value(name, old, new, seed)])
+    cases = len({r["case"] for r in new})
+    intro = f"<p>{esc(before.label)} and {esc(after.label)} on the <b>same {cases} cases</b>; value [95% bootstrap interval over cases]. p: McNemar's exact test on accuracy, paired bootstrap on credit.</p>"
+    return "<h2>Before and after</h2>" + intro + table(["metric", "before", "after", "change", "p"], rows)
+
+
+def _p_value(name: str, old: list[dict[str, Any]], new: list[dict[str, Any]], seed: int) -> str:
+    both = [(o["values"][name], n["values"][name]) for o, n in zip(old, new) if o["values"].get(name) is not None and n["values"].get(name) is not None]
+    if name not in ("accuracy", "credit") or not both:
+        return ""
+    if name == "accuracy":
+        lost, gained = sum(o and not n for o, n in both), sum(n and not o for o, n in both)
+        return f"{mcnemar_exact(int(lost), int(gained)):.3g} (McNemar; {int(gained)} gained, {int(lost)} lost)"
+    return f"{paired_bootstrap_p([o for o, _ in both], [n for _, n in both], seed):.3g} (paired bootstrap)"
+
+
+def systems_section(evaluations: list[Evaluation]) -> str:
+    data: dict[str, dict[str, list[float]]] = {}
+    for evaluation in evaluations:
+        for r in evaluation.records:
+            if r["values"]["accuracy"] is not None:
+                data.setdefault(r["body_system"], defaultdict(list))[evaluation.label].append(r["values"]["accuracy"])
+    systems = sorted(data)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(systems) + 1.2))
+    height = 0.8 / len(evaluations)
+    for i, evaluation in enumerate(evaluations):
+        means = [sum(data[s][evaluation.label]) / max(len(data[s][evaluation.label]), 1) for s in systems]
+        ax.barh([k + i * height for k in range(len(systems))], means, height=height, label=evaluation.label)
+    ax.set_yticks([k + height * (len(evaluations) - 1) / 2 for k in range(len(systems))], systems)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("accuracy")
+    ax.legend(fontsize=8)
+    rows = [
+        [esc(s)] + [f"{sum(data[s][e.label]) / len(data[s][e.label]):.3f} (n={len(data[s][e.label])})" if data[s][e.label] else "–" for e in evaluations]
+        for s in systems
+    ]
+    return "<h2>Accuracy by body system</h2>" + png(fig) + table(["body system", *[e.label for e in evaluations]], rows)
+
+
+def turns_section(evaluations: list[Evaluation]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    top = max((r["turns"] for e in evaluations for r in e.records), default=1)
+    for evaluation in evaluations:
+        turns = [r["turns"] for r in evaluation.records if r["status"] in ("diagnosed", "out_of_turns")]
+        ax.hist(turns, bins=[t - 0.5 for t in range(1, top + 2)], histtype="step", linewidth=2, label=evaluation.label)
+    ax.set_xlabel("doctor turns in the episode")
+    ax.set_ylabel("episodes")
+    ax.legend(fontsize=8)
+    return "<h2>Turns per episode</h2>" + png(fig)
+
+
+def wrong_section(after: Evaluation, limit: int = 15) -> str:
+    wrong: dict[str, Counter[str]] = defaultdict(Counter)
+    totals: Counter[str] = Counter()
+    for r in after.records:
+        totals[r["truth"]] += 1
+        if not r["correct"]:
+            wrong[r["truth"]][r["diagnosis"] or f"(no diagnosis: {r['status']})"] += 1
+    ranked = sorted(wrong.items(), key=lambda item: (-sum(item[1].values()), item[0]))[:limit]
+    rows = [[esc(truth), f"{sum(c.values())} of {totals[truth]}", "; ".join(f"{esc(d)} ×{n}" for d, n in c.most_common(3))] for truth, c in ranked]
+    head = f"<h2>Most common wrong diagnoses ({esc(after.label)})</h2>"
+    return head + (table(["truth", "wrong", "said instead"], rows) if rows else "<p>No wrong diagnoses.</p>")
+
+
+def transcript_html(r: dict[str, Any]) -> str:
+    mark = "<span class='ok'>correct</span>" if r["correct"] else "<span class='bad'>wrong</span>"
+    parts = [
+        f"<div class='case'><b>{esc(r['case'])}</b> — truth: <b>{esc(r['truth'])}</b> — said: <b>{esc(r['diagnosis'] or '(nothing)')}</b> ({mark}, credit {r['credit']:.2f}, {r['turns']} turns, {esc(r['status'])})"
+    ]
+    for message in r["messages"][1:]:
+        if message["role"] == "assistant":
+            reasoning, visible, _ = split_reasoning(message["content"])
+            folded = f"<details><summary>reasoning</summary>{esc(reasoning)}</details>" if reasoning else ""
+            parts.append(f"<div class='turn doctor'><b>doctor:</b> {esc(visible)}{folded}</div>")
+        else:
+            parts.append(f"<div class='turn patient'><b>patient:</b> {esc(message['content'])}</div>")
+    return "".join(parts) + "</div>"
+
+
+def transcripts_section(after: Evaluation, count: int = 6) -> str:
+    right = [r for r in after.records if r["correct"]][: count // 2]
+    wrong = [r for r in after.records if not r["correct"]][: count - len(right)]
+    return f"<h2>Sample transcripts ({esc(after.label)})</h2>" + "".join(transcript_html(r) for r in right + wrong)
+
+
+def render(run: Run, before: Evaluation | None, after: Evaluation, seed: int) -> str:
+    shown = [e for e in (before, after) if e is not None]
+    about = after.result
+    sections = [
+        f"<h1>grpodx report: {esc(run.path)}</h1>",
+        f"<p>config digest {esc(about.get('config_digest'))}, checkpoint {esc(about.get('ckpt_path'))}, adapter {esc(about.get('adapter_path'))}, "
+        f"{about.get('samples_per_case')} sample(s) per case at temperature {about.get('temperature')}. "
+        f"<span id='render-check'>(plots not checked: scripts off)</span></p>",
+        curves_section(run),
+        comparison_section(before, after, seed),
+        systems_section(shown),
+        turns_section(shown),
+        wrong_section(after),
+        transcripts_section(after),
+    ]
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>grpodx report</title><style>{STYLE}</style>{CHECK}</head><body>{''.join(sections)}</body></html>\n"

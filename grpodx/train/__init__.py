@@ -1,0 +1,1 @@
+"""grpodx training: the LightningModule, the GRPO loss, rewards, optimizer, data and the supervised warm-up."""

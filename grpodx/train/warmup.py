@@ -1,0 +1,201 @@
+"""Supervised warm-up before GRPO: a few steps of next-token training on protocol conversations.
+
+An untrained small model never writes the protocol by itself (no closed reasoning, no single
+question, no `DIAGNOSIS:` line), so every episode scores the same and GRPO has nothing to push
+on. As DoctorAgent-RL does before RL, the doctor first imitates conversations in the protocol:
+1. For each TRAINING case (never a validation or test case), a scripted doctor asks a few
+   questions built from the case's fact cues; the configured patient answers them for real.
+2. The doctor then names the case's diagnosis, with a differential drawn from other training
+   diagnoses only, so no held-out diagnosis appears in the text (a split by diagnosis stays honest).
+3. Token ids are built exactly as the rollout builds them (generation prompt, the doctor's ids
+   and its stop token, then the patient's template delta); only the doctor's ids carry loss.
+4. The LoRA weights train for `steps` steps with their own AdamW; the adapter is exported to
+   `<run>/adapters/warmup/` so the warmed doctor can be evaluated on its own (base, after
+   warm-up, after GRPO: GRPO's gain is its own line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+
+from grpodx.cases.schema import Case, Fact
+from grpodx.env.base import Patient
+from grpodx.rollout.dialogue import opening_message, patient_message, system_prompt
+from grpodx.rollout.template import ChatTokens
+from grpodx.run.callbacks import run_dir
+
+_ROUTINE = {
+    "history": "Do you have any other medical conditions?",
+    "medication": "What medication do you take?",
+    "family": "Does anything run in your family?",
+}
+
+
+@dataclass(frozen=True)
+class ProtocolTurns:
+    """How a scripted doctor's conversation is shaped."""
+
+    max_turns: int
+    min_questions: int = 1
+    max_questions: int = 3
+
+
+def fact_question(fact: Fact) -> str | None:
+    """A question that asks for `fact` in words the patient recognises, or None.
+
+    >>> fact_question(Fact("symptom", "I've had high fevers.", ("fever", "chills")))
+    'Have you had any fever?'
+    >>> fact_question(Fact("exam", "Crackles over the right chest.", ("chest", "listen")))
+    'May I examine you and check your chest?'
+
+    A test the fact names by no cue is not asked for: "Can we run some tests?" fetches nothing.
+
+    >>> fact_question(Fact("test", "Troponin I 2.4 ng/mL.", ("ecg", "trace"))) is None
+    True
+    """
+    if fact.kind in _ROUTINE:
+        return _ROUTINE[fact.kind]
+    # a cue the fact's own text contains as whole words reads as a word, not a stem ("radiat")
+    words = set(re.findall(r"[a-z]+", fact.text.lower()))
+    words |= {w[:-2] if w.endswith("es") else w[:-1] for w in words if w.endswith("s")}  # "fevers" answers "fever"
+    cue = next((c for c in fact.ask if len(c) > 2 and all(w in words for w in c.split()) and not c.startswith("exam")), None)
+    if fact.kind == "exam":
+        return f"May I examine you and check your {cue}?" if cue else "May I examine you?"
+    if cue is None:  # a test asked for by no name gets "no result available": no information
+        return None
+    if fact.kind == "test":
+        return f"Can we run a test to check your {cue}?"
+    if fact.kind == "social":
+        return f"Can you tell me about your {cue}?"
+    return f"Have you had any {cue}?"
+
+
+async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[dict[str, str]]:
+    """System prompt, the patient's opening, a few answered questions, then the diagnosis.
+    `pool` holds the (diagnosis, body system) pairs a differential may name."""
+    rng = random.Random(seed)
+    opening = await patient.opening(case, seed)
+    messages = [
+        {"role": "system", "content": system_prompt(turns.max_turns)},
+        {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)},
+    ]
+    dialogue = [{"role": "patient", "content": opening}]
+    questions = list(dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f))))
+    count = rng.randint(turns.min_questions, turns.max_questions)
+    for turn, question in enumerate(questions[: min(count, turns.max_turns - 1)], start=1):
+        messages.append({"role": "assistant", "content": f"<reason>Ask next: {question.lower().rstrip('?')}.</reason>{question}"})
+        dialogue.append({"role": "doctor", "content": question})
+        reply = await patient.reply(case, dialogue, seed)
+        dialogue.append({"role": "patient", "content": reply})
+        messages.append({"role": "user", "content": patient_message(reply, turn + 1 == turns.max_turns)})
+    others = [(d, s) for d, s in pool if d.lower() != case.diagnosis.lower()]
+    rng.shuffle(others)
+    others.sort(key=lambda pair: pair[1] != case.body_system)  # alternatives of the same system first
+    differential = "; ".join(d for d, _ in others[:3])
+    answer = f"<reason>The findings fit {case.diagnosis}.</reason>DIAGNOSIS: {case.diagnosis}"
+    messages.append({"role": "assistant", "content": answer + (f"\nDIFFERENTIAL: {differential}" if differential else "")})
+    return messages
+
+
+def conversation_ids(chat: ChatTokens, messages: list[dict[str, str]], stop_id: int) -> tuple[list[int], list[int]]:
+    """(token ids, doctor mask) as the rollout would hold them had the doctor written this."""
+    ids = chat.prompt_ids(messages[:2])
+    mask = [0] * len(ids)
+    for i in range(2, len(messages), 2):
+        doctor = chat.encode(messages[i]["content"]) + [stop_id]
+        ids += doctor
+        mask += [1] * len(doctor)
+        if i + 1 < len(messages):
+            delta = chat.patient_delta(messages[:i], messages[i]["content"], True, messages[i + 1]["content"])
+            ids += delta
+            mask += [0] * len(delta)
+    return ids, mask
+
+
+def supervised_steps(policy, rows: list[tuple[list[int], list[int]]], steps: int, lr: float, batch_size: int, seed: int) -> list[float]:
+    """Next-token training of the policy's trainable weights on the doctor tokens; the losses."""
+    params = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr)
+    rng, pad, losses = random.Random(seed), policy.tokenizer.pad_token_id, []
+    for _ in range(steps):
+        batch = rng.sample(rows, min(batch_size, len(rows)))
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
+        attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
+        mask = torch.tensor([m + [0] * (width - len(m)) for _, m in batch], device=policy.device)[:, 1:].float()  # [n, T-1]
+        logp = policy.log_probs(ids, attention, where=mask)  # [n, T-1], 0 off the doctor's tokens
+        loss = -(logp * mask).sum() / mask.sum()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(float(loss.detach()))
+    return losses
+
+
+class WarmUp(L.Callback):
+    """Supervised warm-up on protocol conversations of the training split, before the first
+    GRPO step of a fresh `fit` (skipped when resuming from a checkpoint, and when steps is 0)."""
+
+    def __init__(
+        self,
+        steps: int = 0,
+        lr: float = 5e-4,
+        batch_size: int = 4,
+        conversations_per_case: int = 2,
+        min_questions: int = 1,
+        max_questions: int = 3,
+        seed: int = 0,
+    ) -> None:
+        """
+        Args:
+            steps: optimizer steps of warm-up; 0 turns it off.
+            lr: learning rate of the warm-up's own AdamW (GRPO's optimizer is untouched).
+            batch_size: conversations per warm-up step.
+            conversations_per_case: scripted conversations built from each training case.
+            min_questions: fewest questions a scripted doctor asks before its diagnosis.
+            max_questions: most questions (capped at rollout.max_turns - 1).
+            seed: seeds the questions, the differentials and the batch order.
+        """
+        if steps < 0 or lr <= 0 or batch_size < 1 or conversations_per_case < 1:
+            raise ValueError("warmup.steps must be >= 0, warmup.lr > 0, warmup.batch_size and warmup.conversations_per_case >= 1")
+        if not 0 <= min_questions <= max_questions:
+            raise ValueError(f"need 0 <= warmup.min_questions <= warmup.max_questions, got {min_questions}, {max_questions}")
+        self.steps, self.lr, self.batch_size, self.per_case = steps, lr, batch_size, conversations_per_case
+        self.min_questions, self.max_questions, self.seed = min_questions, max_questions, seed
+        self.losses: list[float] = []
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.steps == 0 or trainer.ckpt_path:
+            return
+        data = trainer.datamodule
+        self.run(pl_module.policy, pl_module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases])
+        if trainer.logger is not None:
+            for step, loss in enumerate(self.losses):
+                trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
+        if trainer.is_global_zero:
+            pl_module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
+
+    def run(self, policy, engine, train_cases: list[Case], held_out: list[Case]) -> list[float]:
+        """Build the training cases' conversations and train on them; the losses."""
+        cases = list(train_cases)
+        overlap = {c.id for c in held_out} & {c.id for c in cases}
+        if not cases or overlap:
+            raise ValueError(f"warmup needs training cases apart from the held-out ones (shared: {sorted(overlap)[:3]})")
+        turns = ProtocolTurns(engine.config.max_turns, self.min_questions, self.max_questions)
+        conversations = engine.loop.run_until_complete(self._conversations(cases, engine.patient, turns))
+        rows = [conversation_ids(engine.chat, messages, policy.stop_ids[0]) for messages in conversations]
+        with torch.enable_grad():
+            self.losses = supervised_steps(policy, rows, self.steps, self.lr, self.batch_size, self.seed)
+        return self.losses
+
+    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[dict[str, str]]]:
+        pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
+        jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns) for i, c in enumerate(cases) for k in range(self.per_case)]
+        return list(await asyncio.gather(*jobs))
