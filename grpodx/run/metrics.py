@@ -143,3 +143,33 @@ class DiagnosticMetrics(MetricCollection):
                 items = value.items() if isinstance(value, dict) else [(name, value)]
                 out |= {f"{prefix}{k}": float(v) for k, v in items if not math.isnan(float(v))}
         return out
+
+
+def completion_stats(episodes: list[Episode], stop_ids: list[int]) -> dict[str, float]:
+    """TRL's completion figures for multi-turn episodes: an episode's completion is all its doctor
+    tokens (mean_length, max_length over episodes); a doctor turn is clipped when it ended at
+    `rollout.max_new_tokens` without a stop token (clipped_ratio over turns: the per-turn limit is
+    the analogue of TRL's max_completion_length).
+
+    >>> e = Episode(case=None, group=0, seed=0, messages=[], token_ids=[1, 5, 9, 2, 6, 6], doctor_mask=[0, 1, 1, 0, 1, 1])
+    >>> completion_stats([e], stop_ids=[9])
+    {'completions/mean_length': 4.0, 'completions/max_length': 4.0, 'completions/clipped_ratio': 0.5}
+    """
+    lengths, turns, clipped = [], 0, 0
+    for e in episodes:
+        lengths.append(float(sum(e.doctor_mask)))
+        for last in _doctor_turn_ends(e.doctor_mask):
+            turns += 1
+            clipped += e.token_ids[last] not in stop_ids
+    if not lengths:
+        return {}
+    return {
+        "completions/mean_length": sum(lengths) / len(lengths),
+        "completions/max_length": max(lengths),
+        "completions/clipped_ratio": clipped / turns if turns else 0.0,
+    }
+
+
+def _doctor_turn_ends(mask: list[int]) -> list[int]:
+    """Index of the last token of each run of doctor tokens (one run per doctor turn)."""
+    return [i for i, m in enumerate(mask) if m and (i + 1 == len(mask) or not mask[i + 1])]
