@@ -30,7 +30,7 @@ _TRAINER_HELP = {
 
 
 def usage() -> str:
-    lines = ["usage: python -m grpodx COMMAND [options]   (COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: python -m grpodx COMMAND [options]   (COMMAND --help for its options; fit --help-grpodx for ours alone)", "", "commands:"]
     lines += [f"  {name:10s} {text}" for name, text in _TRAINER_HELP.items()]
     lines += [f"  {name:10s} {text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
     try:
+        if command in TRAINER_COMMANDS and "--help-grpodx" in argv:
+            from grpodx.run.knob_help import grpodx_help
+
+            print(grpodx_help())
+            return
         if command in TRAINER_COMMANDS:
             from grpodx.run.cli import run_trainer
 

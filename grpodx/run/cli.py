@@ -160,6 +160,7 @@ def _cli_kwargs(argv: list[str] | None) -> dict:
         args=argv,
         save_config_callback=RedactingSaveConfigCallback,
         save_config_kwargs={"overwrite": True},
-        trainer_defaults={"plugins": [{"class_path": "grpodx.run.callbacks.AtomicCheckpointIO"}]},
+        # the model summary's table is replaced by OutputSummary's one line of parameter counts
+        trainer_defaults={"plugins": [{"class_path": "grpodx.run.callbacks.AtomicCheckpointIO"}], "enable_model_summary": False},
         parser_kwargs={"default_env": False},
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -76,9 +77,25 @@ def quiet_library_tips() -> None:
         where.addFilter(_DropTips())
 
 
+def parameter_line(module: torch.nn.Module) -> str:
+    """What Lightning's model summary said that matters for LoRA, in one line (its table showed
+    two rows and a `FLOPs` column of zeros: the step's work happens in rollouts it cannot see).
+
+    >>> layer = torch.nn.Linear(10, 10)
+    >>> layer.bias.requires_grad_(False)  # doctest: +ELLIPSIS
+    Parameter...
+    >>> parameter_line(layer)
+    'parameters: 110 (100 trainable, 90.91%)'
+    """
+    total = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return f"parameters: {total:,} ({trainable:,} trainable, {100 * trainable / max(total, 1):.2f}%)"
+
+
 class OutputSummary(L.Callback):
-    """At the end of a command, print every file it wrote under the run folder: results,
-    transcripts, predictions, adapters, checkpoints, the saved config, the TensorBoard events."""
+    """Fit starts with one line of parameter counts (Lightning's model summary is off); every command
+    ends by listing the files it wrote under the run folder: results, transcripts, predictions,
+    adapters, checkpoints, the saved config, the TensorBoard events."""
 
     _SHOWN = ("results/*.json", "transcripts/*.jsonl", "predictions.jsonl", "adapters/*/", "checkpoints/*.ckpt", "config.yaml", "events.out.tfevents.*")
 
@@ -89,6 +106,8 @@ class OutputSummary(L.Callback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._started = time.time()
         self._run = Path(trainer.log_dir or trainer.default_root_dir)  # a broadcast: on every rank
+        if stage == "fit" and trainer.is_global_zero:
+            print(parameter_line(pl_module), flush=True)
 
     @rank_zero_only
     def report(self) -> None:
