@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from grpodx.rollout.dialogue import split_reasoning  # noqa: E402
 from grpodx.tools.report import Evaluation, Run, paired  # noqa: E402
@@ -92,7 +93,7 @@ def curves_figure(run: Run) -> tuple[plt.Figure, dict[str, list[str]]] | None:
             ax.plot(steps, values, marker="o" if len(steps) < 30 else None, label=tag)
         ax.set_title(title)
         ax.set_xlabel("optimizer step")
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if title in RATES:
             ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=8)
@@ -183,7 +184,7 @@ def turns_figure(evaluations: list[Evaluation]) -> tuple[plt.Figure, list[int], 
         offset = (i - (len(evaluations) - 1) / 2) * width
         ax.bar([t + offset for t in turns], [count[t] for t in turns], width=width, label=evaluation.label)
     ax.set_xticks(turns)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("doctor turns in the episode")
     ax.set_ylabel("episodes")
     ax.legend(fontsize=8)
