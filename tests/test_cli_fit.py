@@ -94,20 +94,20 @@ def test_hparams_are_plain_yaml_and_adapters_carry_a_model_card(tiny_run):
         assert said in card, said
 
 
-def test_predict_writes_its_records_into_the_run_it_evaluates(tiny_run, tmp_path, model_cache, capsys):
+def test_predict_writes_its_records_into_the_run_it_evaluates(tiny_run, tmp_path, model_cache, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no --trainer.default_root_dir: the current folder, which must stay empty
     main(
         [
             "predict",
             "--config",
             str(ROOT / "configs" / "tiny.yaml"),
-            f"--trainer.default_root_dir={tmp_path}",
             f"--model.policy.cache_dir={model_cache}",
             "--trainer.enable_progress_bar=false",
             "--data.max_eval_cases=2",
             f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}",
         ]
     )
-    assert not (tmp_path / "lightning_logs").exists()  # the newest version_N stays the training run
+    assert list(tmp_path.iterdir()) == []  # no new lightning_logs/version_N: the newest stays the training run
     run = tiny_run / "evaluations" / "predict_0"
     records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
@@ -116,8 +116,9 @@ def test_predict_writes_its_records_into_the_run_it_evaluates(tiny_run, tmp_path
     assert f"wrote to {run}:" in out and f"  {run / 'predictions.jsonl'}" in out
 
 
-def test_test_lands_in_the_run_prints_whole_metric_names_and_what_it_wrote(tiny_run, tmp_path, model_cache, capsys):
-    command = ["test", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={model_cache}",
+def test_test_lands_in_the_run_prints_whole_metric_names_and_what_it_wrote(tiny_run, tmp_path, model_cache, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    command = ["test", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--model.policy.cache_dir={model_cache}",
                "--trainer.enable_progress_bar=false", "--data.max_eval_cases=2", f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}"]  # fmt: skip
     main(command)
     first = capsys.readouterr().out
@@ -128,7 +129,7 @@ def test_test_lands_in_the_run_prints_whole_metric_names_and_what_it_wrote(tiny_
         assert (run / "results" / "test.json").is_file() and (run / "transcripts" / "test.jsonl").is_file()
         assert f"wrote to {run}:" in out and f"  {run / 'results' / 'test.json'}" in out and f"  {run / 'transcripts' / 'test.jsonl'}" in out
     assert "test/by_system/" in first and "…" not in first  # metric names whole, as logged
-    assert not (tmp_path / "lightning_logs").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_saved_config_is_the_full_recipe(tiny_run):

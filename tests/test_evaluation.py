@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 AGENTCLINIC = ROOT / "tests" / "fixtures" / "agentclinic_osce.jsonl"
 
 
-def run(command, root, model_cache, *extra, into=None):
+def run(command, root, model_cache, *extra):
     """Run a command; the folder it wrote: fit's newest lightning_logs/version_N, an evaluation's
-    newest evaluations/<command>_<n> in `into` (the run it evaluates) or in `root` (no run)."""
+    newest root/evaluations/<command>_<n>."""
     main(
         [
             command,
@@ -31,7 +31,7 @@ def run(command, root, model_cache, *extra, into=None):
     )
     if command == "fit":
         return sorted((root / "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))[-1]
-    return sorted((into or root).glob(f"evaluations/{command}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))[-1]
+    return sorted(root.glob(f"evaluations/{command}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))[-1]
 
 
 def result(folder, stage):
@@ -49,9 +49,10 @@ def runs(tmp_path_factory, model_cache):
     root = tmp_path_factory.mktemp("eval")
     fitted = run("fit", root / "fit", model_cache, "--trainer.max_steps=2", "--trainer.val_check_interval=2", "--results.train_every_n_steps=1")
     base = run("test", root / "base", model_cache)
-    ckpt = run("test", root / "ckpt", model_cache, f"--ckpt_path={fitted / 'checkpoints' / 'last.ckpt'}", into=fitted)
-    adapter = run("test", root / "adapter", model_cache, f"--model.policy.adapter_path={fitted / 'adapters' / 'final'}", into=fitted)
-    assert (base, ckpt, adapter) == (root / "base" / "evaluations" / "test_0", fitted / "evaluations" / "test_0", fitted / "evaluations" / "test_1")
+    ckpt = run("test", root / "ckpt", model_cache, f"--ckpt_path={fitted / 'checkpoints' / 'last.ckpt'}")
+    adapter = run("test", root / "adapter", model_cache, f"--model.policy.adapter_path={fitted / 'adapters' / 'final'}")
+    # --trainer.default_root_dir says where: each evaluation in its own folder's evaluations/
+    assert [base, ckpt, adapter] == [root / name / "evaluations" / "test_0" for name in ("base", "ckpt", "adapter")]
     return {"fit": fitted, "base": base, "ckpt": ckpt, "adapter": adapter}
 
 

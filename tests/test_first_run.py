@@ -58,6 +58,8 @@ def test_an_evaluation_of_a_run_lands_inside_that_run(tmp_path):
     (run / "evaluations" / "test_0").mkdir(parents=True)
     (run / "evaluations" / "test_7").mkdir()
     assert next_name(run / "evaluations", "test") == "test_8" and next_name(run / "evaluations", "predict") == "predict_0"
+    given = command_logger("test", tmp_path / "elsewhere", str(run / "checkpoints" / "last.ckpt"), root_given=True)
+    assert Path(given.log_dir) == tmp_path / "elsewhere" / "evaluations" / "test_0"  # --trainer.default_root_dir wins
     base_model = command_logger("validate", tmp_path)  # no run: beside lightning_logs, not in it
     assert Path(base_model.log_dir) == tmp_path / "evaluations" / "validate_0"
     fit = command_logger("fit", tmp_path)

@@ -93,7 +93,8 @@ class GrpodxCLI(LightningCLI):
             warnings.filterwarnings("ignore", message=r".*The dirpath has changed from.*")
         if uses_default_logger(config):
             adapter = config.model.policy.adapter_path if "model" in config else None
-            self.trainer.loggers = [command_logger(command, self.trainer.default_root_dir, config.get("ckpt_path"), adapter)]
+            root_given = config.trainer.default_root_dir is not None
+            self.trainer.loggers = [command_logger(command, self.trainer.default_root_dir, config.get("ckpt_path"), adapter, root_given)]
 
 
 # Known, harmless library warnings that would bury our own output on every run:

@@ -4,9 +4,10 @@
   `hp_metric` scalar.
 - `validate`, `test` and `predict` of a trained run (`--ckpt_path RUN/checkpoints/*.ckpt`, or
   `--model.policy.adapter_path RUN/adapters/NAME`) land *in that run*, as
-  `RUN/evaluations/<command>_<n>/`; an evaluation of no run (a base model) lands in
-  `<default_root_dir>/evaluations/<command>_<n>/`. So `lightning_logs/` holds training runs only,
-  and the newest `version_N` is always the newest training run.
+  `RUN/evaluations/<command>_<n>/`; an evaluation of no run (a base model), or one given
+  `--trainer.default_root_dir DIR`, lands in `DIR/evaluations/<command>_<n>/` (DIR: the current
+  folder by default). So `lightning_logs/` holds training runs only, and the newest `version_N`
+  is always the newest training run.
 - Every command ends by listing the files it wrote (`OutputSummary`).
 
 A logger the user configured (`--trainer.logger ...`) is left alone.
@@ -51,11 +52,15 @@ def next_name(folder: Path, command: str) -> str:
     return f"{command}_{max(numbers) + 1 if numbers else 0}"
 
 
-def command_logger(command: str, root: str | Path, ckpt_path: str | None = None, adapter_path: str | None = None) -> TensorBoardLogger:
-    """The TensorBoard logger a command writes through when the user configured none."""
+def command_logger(
+    command: str, root: str | Path, ckpt_path: str | None = None, adapter_path: str | None = None, root_given: bool = False
+) -> TensorBoardLogger:
+    """The TensorBoard logger a command writes through when the user configured none. An
+    evaluation goes into the run it evaluates unless `root_given` (--trainer.default_root_dir
+    set: the user said where)."""
     if command not in _EVALUATING:
         return TensorBoardLogger(save_dir=root, default_hp_metric=False)
-    base = run_of(ckpt_path, adapter_path) or Path(root)
+    base = (None if root_given else run_of(ckpt_path, adapter_path)) or Path(root)
     return TensorBoardLogger(save_dir=base, name=EVALUATIONS, version=next_name(base / EVALUATIONS, command), default_hp_metric=False)
 
 
