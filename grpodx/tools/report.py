@@ -60,12 +60,13 @@ def find_run(path: Path) -> Path:
     return _newest(path, lambda p: (p / "results").is_dir(), "no results/ folder", "; run `python -m grpodx test` or `fit` first")
 
 
-def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "") -> Path:
+def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "", evaluations: bool = True) -> Path:
     """`path` itself if `has` it, else the newest run below it that does: a lightning_logs/version_*
-    (fit) or an evaluations/<command>_<n> (validate, test, predict; see grpodx.run.outputs)."""
+    (fit) or, with `evaluations`, an evaluations/<command>_<n> (validate, test, predict; see
+    grpodx.run.outputs)."""
     if has(path):
         return path
-    below = [*path.glob("**/version_*"), *path.glob("**/evaluations/*")]
+    below = [*path.glob("**/version_*"), *(path.glob("**/evaluations/*") if evaluations else [])]
     versions = sorted((p for p in below if has(p)), key=lambda p: p.stat().st_mtime)
     if not versions:
         raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* or evaluations/* below it{hint}")
@@ -95,7 +96,7 @@ def read_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
 def curves_of(path: Path) -> dict[str, list[tuple[int, float]]]:
     """The training curves of a run folder, or of the newest lightning_logs/version_* below it:
     the fit that made an evaluated adapter, whose own test run logged no curves."""
-    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events"))
+    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events", evaluations=False))
 
 
 def load_run(path: Path, label: str = "") -> Run:
