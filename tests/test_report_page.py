@@ -89,3 +89,19 @@ def test_page_has_no_empty_charts_no_internals_and_real_alt_text(tmp_path):
     assert "adapter None" not in page and "checkpoint None" not in page and "plots shown" not in page
     assert 'alt="plot"' not in page and 'alt="Training curves by optimizer step: Reward (train/reward)' in page
     assert "<h1>grpodx report: tuned (validation at step 4)</h1>" in page
+
+
+def test_a_folder_of_runs_finds_evaluations_but_curves_come_from_training_runs(tmp_path):
+    import os
+
+    from grpodx.tools.report import _newest, find_run
+
+    fit = tmp_path / "lightning_logs" / "version_0"
+    evaluation = fit / "evaluations" / "test_0"
+    for folder in (fit, evaluation):
+        (folder / "results").mkdir(parents=True)
+        (folder / "events.out.tfevents.1").write_text("")
+    os.utime(evaluation, (2e9, 2e9))  # the evaluation is the newer
+    assert find_run(tmp_path) == evaluation
+    events = lambda p: any(p.glob("events.out.tfevents.*"))  # noqa: E731
+    assert _newest(tmp_path, events, "no events", evaluations=False) == fit
