@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jsonargparse import set_parsing_settings
@@ -61,7 +62,7 @@ class GrpodxCLI(LightningCLI):
     def test(self, **kwargs: Any) -> None:
         self._print_metrics(self.trainer.test(**(kwargs | {"verbose": False})), "test")
 
-    def _print_metrics(self, results: list[dict[str, float]], title: str) -> None:
+    def _print_metrics(self, results: Sequence[Mapping[str, float]], title: str) -> None:
         table = metrics_table(results, title)
         if table and self.trainer.is_global_zero:
             print(table, flush=True)

@@ -67,7 +67,7 @@ def grpodx_help() -> str:
     from grpodx.train.module import DoctorGRPO
     from grpodx.train.warmup import WarmUp
 
-    sections = [
+    sections: list[tuple[str, str, Callable[..., Any]]] = [
         ("the model (DoctorGRPO)", "model.", DoctorGRPO.__init__),
         ("the cases (CaseDataModule)", "data.", CaseDataModule.__init__),
         ("adapter export", "adapter_export.", AdapterExport.__init__),

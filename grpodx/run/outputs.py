@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ class OutputSummary(L.Callback):
             print(f"\nwrote to {run}:\n{lines}", flush=True)
 
 
-def metrics_table(results: list[dict[str, float]], title: str) -> str:
+def metrics_table(results: Sequence[Mapping[str, float]], title: str) -> str:
     """The evaluation's metrics as plain text, every name whole (Lightning's Rich table cuts long
     names such as `test/by_system/respiratory/accuracy` to fit the terminal).
 

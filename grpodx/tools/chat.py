@@ -107,7 +107,8 @@ def stream_reply(doctor, ids: list[int], max_new_tokens: int, temperature: float
     from grpodx.rollout.decode import SequenceCache
     from grpodx.rollout.dialogue import REASON_OPEN, split_reasoning
 
-    cache, sample, shown = [SequenceCache()], [], ""
+    cache, shown = [SequenceCache()], ""
+    sample: list[int] = []
     print("Doctor: ", end="", file=write, flush=True)
     for _ in range(max_new_tokens):
         sample += doctor.generate([ids + sample], 1, temperature, caches=cache)[0]
