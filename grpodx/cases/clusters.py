@@ -106,7 +106,7 @@ def _diagnosis(raw: Any, where: str, age: tuple[int, int]) -> DiseaseTemplate:
     record |= overrides
     template = parse_template(record, where)
     if not any(f.key for f in template.facts):
-        raise CaseError(where, "facts", "needs at least one key fact (\"key\": true): what tells it apart from its cluster")
+        raise CaseError(where, "facts", 'needs at least one key fact ("key": true): what tells it apart from its cluster')
     return template
 
 
