@@ -21,11 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("stats", "counts by body system, facts per case, validation problems"), ("show", "print one case")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("source", help="builtin, a path, or FORMAT:PATH (builtin, jsonl, agentclinic, ddxplus, mediq)")
+        command.add_argument("source", help="builtin, inquiry, a path, or FORMAT:PATH (builtin, inquiry, jsonl, agentclinic, ddxplus, mediq)")
         if name == "show":
             command.add_argument("id", help="the case id, e.g. builtin/acute-myocardial-infarction/0")
         command.add_argument("--skip-invalid", action="store_true", help="report bad records instead of failing on the first")
-        command.add_argument("--variants", type=int, default=1, help="cases per disease for template sources")
+        command.add_argument("--variants", type=int, default=None, help="cases per disease for template sources (default 1; 10 for inquiry)")
         command.add_argument("--seed", type=int, default=0)
     generate = commands.add_parser("generate", help="ask an LLM for case cards and write them as case JSONL")
     generate.add_argument("--model", required=True, help="a LiteLLM model string, e.g. openai/gpt-4o-mini")
@@ -61,6 +61,26 @@ def stats_lines(cases: list[Case]) -> list[str]:
     return lines
 
 
+def cluster_lines(cases: list[Case]) -> list[str]:
+    """Per presentation cluster: naive Bayes from the opening alone and given every fact,
+    cross-validated over the seeded variants, beside the majority rate (`grpodx.cases.honesty`)."""
+    from grpodx.cases.honesty import cluster_honesty
+
+    if not any(c.cluster for c in cases):
+        return []
+    seeds = {c.id.rsplit("/", 1)[-1] for c in cases if c.cluster}
+    if len(seeds) < 2:
+        return ["clusters: naive Bayes figures need --variants 2 or more (cross-validated over seeded variants)"]
+    rows = cluster_honesty(cases)
+    lines = [
+        f"clusters: {len(rows)}, diagnoses in clusters: {sum(r.diagnoses for r in rows)}",
+        "  naive Bayes accuracy by cluster (opening: words, age band, sex; all: every fact too):",
+    ]
+    lines.append(f"  {'cluster':24s} {'dx':>3s} {'cases':>5s} {'majority':>8s} {'opening':>8s} {'all':>6s}")
+    lines += [f"  {r.cluster:24s} {r.diagnoses:3d} {r.cases:5d} {r.majority:8.0%} {r.opening:8.0%} {r.all_facts:6.0%}" for r in rows]
+    return lines
+
+
 def _listed(title: str, items: list[str], limit: int = 20) -> list[str]:
     if not items:
         return [f"{title}: none"]
@@ -78,6 +98,8 @@ def problem_lines(cases: list[Case], rejected: list[tuple[str, str]]) -> list[st
 
 
 def _load(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
+    if args.variants is None:  # inquiry's per-cluster figures are cross-validated over variants
+        args.variants = 10 if args.source.split(":")[0] == "inquiry" else 1
     cases, report = load_source(args.source, seed=args.seed, variants_per_disease=args.variants, skip_invalid=args.skip_invalid)
     return cases, [report.summary(max_rejected=0), *problem_lines(cases, report.rejected)]
 
@@ -87,12 +109,12 @@ def show_lines(case: Case) -> list[str]:
         f"id: {case.id}",
         f"diagnosis: {case.diagnosis}",
         f"aliases: {', '.join(case.aliases) or '-'}",
-        f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}",
+        f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}" + (f"   cluster: {case.cluster}" if case.cluster else ""),
         f"patient: {case.demographics or 'unknown'}",
         f"chief complaint: {case.chief_complaint}",
         "facts:",
     ]
-    lines += [f"  [{f.kind}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
+    lines += [f"  [{f.kind}{', key' if f.key else ''}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
     lines += [f"options: {' | '.join(case.options)}"] if case.options else []
     return lines
 
@@ -136,7 +158,7 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "stats":
             cases, lines = _load(args)
-            print("\n".join([lines[0], *stats_lines(cases), *lines[1:]]))
+            print("\n".join([lines[0], *stats_lines(cases), *cluster_lines(cases), *lines[1:]]))
             return 0
         return _show(args) if args.command == "show" else _generate(args)
     except (CaseError, ValueError, FileNotFoundError) as error:

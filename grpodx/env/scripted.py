@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
-from grpodx.clinical.text import STOPWORDS, canonical, content_stems, cue_spans
+from grpodx.clinical.text import STOPWORDS, canonical, content_stems, cue_spans, normalise
 
 MAX_FACTS = 3
 
@@ -213,6 +213,14 @@ def opening(sheet: PatientSheet, seed: int) -> str:
     return f"{greeting}{who} {sheet.chief_complaint}"
 
 
+_ACKNOWLEDGEMENT = re.compile(
+    r"(i see|i understand|understood|got it|ok|okay|alright|all right|right|sure|fine|good|great|thanks|thank you|hmm+|mm+|uh huh|oh)"
+    r"( (doctor|then|so|thanks|thank you|ok|okay|i see))*"
+)
+"""A turn that only acknowledges ("I see.", "Okay, thanks."): it asks for nothing, so nothing is
+answered ('see' is a cue of visual symptoms, and must not reveal them)."""
+
+
 def untagged(question: str) -> str:
     """The question without a trailing tag ('You smoke, right?' -> 'You smoke')."""
     return _TAG.sub("", question.strip())
@@ -274,6 +282,8 @@ def _by_overlap(question: str, facts: list[Fact]) -> list[Fact]:
 def matching_facts(sheet: PatientSheet, question: str) -> list[Fact]:
     """The facts that answer `question` (empty when the case does not say)."""
     question = untagged(question)
+    if _ACKNOWLEDGEMENT.fullmatch(normalise(question)):
+        return []
     measuring = is_measurement(question)
     facts = [f for f in sheet.facts if measuring or f.kind not in MEASURED_KINDS]
     text = canonical(question)
