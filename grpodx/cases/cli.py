@@ -76,8 +76,8 @@ def cluster_lines(cases: list[Case]) -> list[str]:
         f"clusters: {len(rows)}, diagnoses in clusters: {sum(r.diagnoses for r in rows)}",
         "  naive Bayes accuracy by cluster (opening: words, age band, sex; all: every fact too):",
     ]
-    lines.append(f"  {'cluster':24s} {'dx':>3s} {'cases':>5s} {'majority':>8s} {'opening':>8s} {'all':>6s}")
-    lines += [f"  {r.cluster:24s} {r.diagnoses:3d} {r.cases:5d} {r.majority:8.0%} {r.opening:8.0%} {r.all_facts:6.0%}" for r in rows]
+    lines.append(f"  {'dx':>3s} {'cases':>5s} {'majority':>8s} {'opening':>8s} {'all':>6s}  cluster")
+    lines += [f"  {r.diagnoses:3d} {r.cases:5d} {r.majority:8.0%} {r.opening:8.0%} {r.all_facts:6.0%}  {r.cluster}" for r in rows]
     return lines
 
 
