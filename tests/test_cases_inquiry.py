@@ -113,4 +113,4 @@ def test_cases_stats_prints_both_classifier_figures_per_cluster(capsys: pytest.C
     out = capsys.readouterr().out
     assert "clusters: 13, diagnoses in clusters: 65" in out
     row = next(line for line in out.splitlines() if line.endswith("  acute chest pain"))
-    assert row.split()[:5] == ["5", "30", "20%", "20%", "100%"]  # diagnoses, cases, majority, opening, all facts
+    assert row.split()[:5] == ["5", "15", "20%", "20%", "100%"]  # diagnoses, cases, majority, opening, all facts
