@@ -118,7 +118,7 @@ def parse_spec(spec: str) -> tuple[str, Path | None]:
     if sep and name in LOADERS:
         path = Path(rest).expanduser()
     elif sep and re.fullmatch(r"[A-Za-z_][\w-]+", name) and not Path(spec).expanduser().exists():
-        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, PATH or FORMAT:PATH)")
+        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, inquiry, PATH or FORMAT:PATH)")
     else:
         path, name = Path(spec).expanduser(), ""
     if not path.exists():
