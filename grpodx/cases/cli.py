@@ -45,7 +45,7 @@ def stats_lines(cases: list[Case]) -> list[str]:
     lines += [
         f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())
     ]
-    coded = [c for c in cases if c.source != "builtin"][:20]
+    coded = [c for c in cases if c.source not in ("builtin", "inquiry")][:20]  # the package's own are coded by hand
     if coded:
         lines.append("codes of imported cases (first 20):")
         lines += [f"  {c.icd10 or '-':9s} {c.body_system:22s} {c.diagnosis}" for c in coded]
@@ -55,6 +55,9 @@ def stats_lines(cases: list[Case]) -> list[str]:
         kinds = [Counter(f.kind for f in c.facts) for c in cases]
         lines.append("facts per case by kind (min/mean/max):")
         lines += [f"  {k:12s} {min(x[k] for x in kinds)}/{mean(x[k] for x in kinds):.1f}/{max(x[k] for x in kinds)}" for k in FACT_KINDS]
+        keys = [sum(f.key for f in c.facts) for c in cases]
+        if any(keys):
+            lines.append(f"key facts per case: min {min(keys)}, mean {mean(keys):.1f}, max {max(keys)}")
     coded = sum(bool(c.icd10) for c in cases)
     lines.append(f"with an ICD-10 code: {coded} of {len(cases)}; body system 'other': {systems.get('other', 0)}")
     lines.append(f"with answer options: {sum(bool(c.options) for c in cases)}")
