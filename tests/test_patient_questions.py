@@ -608,7 +608,7 @@ INQUIRY_TUNED: list[tuple[str, str, str]] = [
     ("lumbar-disc-herniation", "Did you lift anything heavy?", "box"),
     ("ankylosing-spondylitis", "Does exercise help?", "exercise"),
     ("ankylosing-spondylitis", "Did you injure your back?", "injury"),
-    ("vertebral-osteomyelitis", "Have you had any infections recently?", "kidney infection"),
+    ("vertebral-osteomyelitis", "Have you had any infections recently?", "infection|abscess"),
     ("vertebral-osteomyelitis", "Is your spine tender?", "touch|press"),
     ("osteoporotic-vertebral-compression-fracture", "How did it start?", "sneez"),
     ("osteoporotic-vertebral-compression-fracture", "Does moving make it worse?", "still"),
