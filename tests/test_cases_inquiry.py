@@ -114,3 +114,12 @@ def test_cases_stats_prints_both_classifier_figures_per_cluster(capsys: pytest.C
     assert "clusters: 13, diagnoses in clusters: 65" in out
     row = next(line for line in out.splitlines() if line.endswith("  acute chest pain"))
     assert row.split()[:5] == ["5", "15", "20%", "20%", "100%"]  # diagnoses, cases, majority, opening, all facts
+
+
+def test_the_data_module_trains_on_inquiry_cases() -> None:
+    from grpodx.train.data import CaseDataModule
+
+    data = CaseDataModule(sources=["inquiry"], variants_per_disease=2)
+    data.setup("fit")
+    batch = next(iter(data.train_dataloader()))
+    assert batch and all(case.source == "inquiry" and case.cluster and any(f.key for f in case.facts) for case in batch)
