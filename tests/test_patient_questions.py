@@ -632,6 +632,58 @@ INQUIRY_TUNED: list[tuple[str, str, str]] = [
     ("ureteric-stone", "Have you travelled abroad?", NOT_SURE),
 ]
 
+INQUIRY_HELD_OUT_2: list[tuple[str, str, str]] = [
+    # written after the first tuning, before the dead-cue fix; never tuned on either
+    ("acute-myocardial-infarction", "Is the pain felt anywhere apart from your chest?", "arm|jaw"),
+    ("aortic-dissection", "Can you describe how the pain began?", "tearing|ripping"),
+    ("pulmonary-embolism", "Have you been immobile recently, for example after an operation?", "operation"),
+    ("acute-pericarditis", "Is it eased by leaning forwards?", "lean"),
+    ("migraine-with-aura", "Do you feel nauseated with the headaches?", "sick"),
+    ("cluster-headache", "Does the pain make you restless?", "still|pace"),
+    ("bacterial-meningitis", "Have you noticed a stiff neck?", "stiff"),
+    ("acute-cholecystitis", "Does the pain move to your right shoulder?", "shoulder"),
+    ("small-bowel-obstruction", "Are you constipated?", "bowels|nothing"),
+    ("acute-pancreatitis", "Is it in the upper part of your abdomen?", "upper|high up"),
+    ("acute-asthma", "Have you had asthma attacks as a child?", "child"),
+    ("idiopathic-pulmonary-fibrosis", "Does walking uphill make the breathing worse?", "effort|uphill|walking"),
+    ("congestive-heart-failure", "Can you lie flat at night?", "pillows|propped"),
+    ("community-acquired-pneumonia", "Did you get the shivers with the fever?", "chills|shivering"),
+    ("aspiration-pneumonia", "Does what you cough up have a bad smell?", "smell"),
+    ("acute-bronchitis", "Did you have a runny nose beforehand?", "cold"),
+    ("hypothyroidism", "Do you feel colder than everyone else?", "cold"),
+    ("obstructive-sleep-apnoea", "Does your partner complain about your snoring?", "snore"),
+    ("type-2-diabetes-mellitus", "Do you get up at night to urinate?", "night"),
+    ("septic-arthritis", "Is the joint hot?", "hot"),
+    ("osteoarthritis-of-the-knee", "Does rest help the pain?", "rest"),
+    ("rheumatoid-arthritis", "Are both hands affected?", "hands"),
+    ("meniere-s-disease", "Does your ear feel blocked?", "full|blocked"),
+    ("benign-paroxysmal-positional-vertigo", "Is it set off by looking up?", "looking up|tip my head"),
+    ("hypoglycaemia", "Do you get shaky?", "shaky|tremble"),
+    ("infectious-mononucleosis", "Have you felt exhausted?", "exhausted|wiped"),
+    ("peritonsillar-abscess", "Do you have trouble opening your jaw?", "open"),
+    ("subacute-thyroiditis", "Does the pain go up into your ears?", "ears"),
+    ("scabies", "Does your partner have an itch?", "partner|girlfriend"),
+    ("tinea-corporis", "Is the middle of the patch clear?", "middle|centre"),
+    ("pityriasis-rosea", "Was there one large patch first?", "patch"),
+    ("ureteric-stone", "Is the pain colicky?", "waves"),
+    ("acute-pyelonephritis", "Do you have loin pain?", "loin|side"),
+    ("iga-nephropathy", "Is your urine dark?", "cola"),
+    ("lumbar-disc-herniation", "Is there any tingling in your foot?", "pins and needles|tingles"),
+    ("multiple-myeloma", "Does the pain keep you awake?", "night|awake"),
+    ("ulcerative-colitis", "Is there mucus in it?", "mucus|slime"),
+    ("norovirus-gastroenteritis", "Were you on a cruise?", "cruise"),
+    ("irritable-bowel-syndrome", "Do you alternate between diarrhoea and constipation?", "constipation"),
+    ("acute-diverticulitis", "Have you had attacks like this before?", "before|past"),
+    ("psoriasis", "Is the rash scaly?", "scale|silver"),
+    ("major-depressive-disorder", "Do you wake early in the morning?", "wak"),
+    ("tension-type-headache", "Do you notice it more when you're stressed?", "stress"),
+    ("gout", "Have you been drinking alcohol?", "beer"),
+    ("gout", "Any recent travel?", NOT_SURE),
+    ("acute-cystitis", "Any change in your bowels?", NOT_SURE),
+    ("rheumatoid-arthritis", "Have you had a cough?", NOT_SURE),
+    ("tinea-corporis", "Have you been short of breath?", NOT_SURE),
+]
+
 
 def _inquiry_grounded(slug: str, question: str, expected: str) -> bool:
     reply = answer(PatientSheet.from_case(INQUIRY[slug]), question, seed=0)
@@ -658,3 +710,10 @@ def test_inquiry_tuned_questions_reach_95_percent(capsys: pytest.CaptureFixture[
         print(f"\npatient: inquiry tuned {rate:.1%} of {len(INQUIRY_TUNED)}; misses {misses}")
     assert len(INQUIRY_TUNED) >= 100 and len({s for s, _, _ in INQUIRY_TUNED}) >= 60
     assert rate >= 0.95, misses
+
+
+def test_inquiry_second_held_out_questions(capsys: pytest.CaptureFixture[str]) -> None:
+    rate, misses = _inquiry_rate(INQUIRY_HELD_OUT_2)
+    with capsys.disabled():
+        print(f"\npatient: inquiry held-out 2 {rate:.1%} of {len(INQUIRY_HELD_OUT_2)}; misses {misses}")
+    assert rate >= 0.90, misses  # 93.8% when written, before the dead-cue fix
