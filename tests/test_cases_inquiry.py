@@ -123,3 +123,21 @@ def test_the_data_module_trains_on_inquiry_cases() -> None:
     data.setup("fit")
     batch = next(iter(data.train_dataloader()))
     assert batch and all(case.source == "inquiry" and case.cluster and any(f.key for f in case.facts) for case in batch)
+
+
+def test_no_key_fact_cue_is_a_lone_stopword() -> None:
+    """A one-word cue that is a stopword ('before', 'anyone') never selects a fact on its own:
+    the patient would not answer the question it was written for. Phrases ('this before') do."""
+    from grpodx.clinical.text import STOPWORDS, canonical
+    from grpodx.env.scripted import ASKING_WORDS
+
+    dead = [
+        (template.diagnosis, cue)
+        for cluster in builtin_clusters()
+        for template in cluster.templates
+        for fact in template.facts
+        if fact.key
+        for cue in fact.ask
+        if " " not in canonical(cue) and canonical(cue) in STOPWORDS - ASKING_WORDS
+    ]
+    assert not dead, dead
