@@ -9,7 +9,7 @@ import pytest
 
 from grpodx.cases.checks import name_leaks
 from grpodx.cases.cli import main as cases_main
-from grpodx.cases.clusters import builtin_clusters, load_clusters
+from grpodx.cases.clusters import OTHER_SEX_ONLY, builtin_clusters, load_clusters
 from grpodx.cases.errors import CaseError
 from grpodx.cases.honesty import NaiveBayes, cluster_honesty
 from grpodx.cases.schema import Case
@@ -141,3 +141,12 @@ def test_no_key_fact_cue_is_a_lone_stopword() -> None:
         if " " not in canonical(cue) and canonical(cue) in STOPWORDS - ASKING_WORDS
     ]
     assert not dead, dead
+
+
+def test_a_case_says_nothing_its_sex_cannot_have(inquiry_cases: list[Case]) -> None:
+    men = [c for c in inquiry_cases if c.sex == "male" and c.diagnosis in ("Iron deficiency anaemia", "Acute cystitis", "Acute pyelonephritis")]
+    assert men, "the seeded draw gives these diagnoses men too"
+    said = [f.text for case in men for f in case.facts]
+    assert not [t for t in said if OTHER_SEX_ONLY["male"].search(t)], "a man's case mentions periods or pregnancy"
+    women = [c for c in inquiry_cases if c.sex == "female" and c.diagnosis == "Iron deficiency anaemia"]
+    assert any("period" in f.text for case in women for f in case.facts)  # kept where it can be true

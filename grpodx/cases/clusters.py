@@ -18,7 +18,9 @@ or a new disease in the bank's template format without `chief_complaint`, its ke
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -33,6 +35,13 @@ from grpodx.cases.tally import ImportReport, json_lines
 from grpodx.cases.variation import instantiate
 
 SOURCE = "inquiry"
+OTHER_SEX_ONLY = {
+    "male": re.compile(r"\bperiods?\b|menstru|pregnan|menopaus|vagin|breastfe|postpartum|ovar|uter(us|ine)", re.I),
+    "female": re.compile(r"prostat|testic|scrot|erecti|penis", re.I),
+}
+"""Facts a case of this sex cannot have. A cluster draws sex by seed for diagnoses a clinician
+would not rule in or out by sex (cystitis, hypothyroidism in a man), so a bank fact written for
+the usual sex ('My periods are heavy') is left out of the other sex's case."""
 MIN_DIAGNOSES = 4
 _CLUSTER_FIELDS = {"cluster", "age", "complaint", "questions"}
 
@@ -155,7 +164,16 @@ def builtin_clusters() -> tuple[Cluster, ...]:
 def cluster_cases(cluster: Cluster, seed: int, count: int) -> list[Case]:
     """`count` cases of each diagnosis of `cluster`, case seeds seed, seed+1, ...; ids
     'inquiry/<diagnosis>/<seed>' are stable."""
-    return [instantiate(cluster.opening(t, seed + k), seed + k, source=SOURCE, cluster=cluster.name) for t in cluster.templates for k in range(count)]
+    cases = [instantiate(cluster.opening(t, seed + k), seed + k, source=SOURCE, cluster=cluster.name) for t in cluster.templates for k in range(count)]
+    return [_for_sex(case) for case in cases]
+
+
+def _for_sex(case: Case) -> Case:
+    other = OTHER_SEX_ONLY.get(case.sex or "")
+    if other is None:
+        return case
+    facts = tuple(f for f in case.facts if f.key or not other.search(f.text))
+    return dataclasses.replace(case, facts=facts) if len(facts) < len(case.facts) else case
 
 
 def load_inquiry(path: Path | None, seed: int, count: int) -> tuple[list[Case], ImportReport]:
