@@ -150,3 +150,5 @@ def test_a_case_says_nothing_its_sex_cannot_have(inquiry_cases: list[Case]) -> N
     assert not [t for t in said if OTHER_SEX_ONLY["male"].search(t)], "a man's case mentions periods or pregnancy"
     women = [c for c in inquiry_cases if c.sex == "female" and c.diagnosis == "Iron deficiency anaemia"]
     assert any("period" in f.text for case in women for f in case.facts)  # kept where it can be true
+    urine = [f.text for case in men if case.diagnosis == "Acute cystitis" for f in case.facts if f.text.startswith("Urinalysis")]
+    assert urine and all(t == "Urinalysis: leucocytes 2+, nitrites positive, blood negative." for t in urine)  # the finding stays

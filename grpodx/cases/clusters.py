@@ -30,7 +30,7 @@ from typing import Any
 from grpodx.cases.bank import builtin_templates, parse_template
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, one_string, strings
-from grpodx.cases.schema import SEXES, Case, DiseaseTemplate
+from grpodx.cases.schema import MEASURED_KINDS, SEXES, Case, DiseaseTemplate, Fact
 from grpodx.cases.tally import ImportReport, json_lines
 from grpodx.cases.variation import instantiate
 
@@ -172,8 +172,19 @@ def _for_sex(case: Case) -> Case:
     other = OTHER_SEX_ONLY.get(case.sex or "")
     if other is None:
         return case
-    facts = tuple(f for f in case.facts if f.key or not other.search(f.text))
-    return dataclasses.replace(case, facts=facts) if len(facts) < len(case.facts) else case
+    facts = tuple(kept for f in case.facts if (kept := f if f.key else _without(f, other)) is not None)
+    return dataclasses.replace(case, facts=facts) if facts != case.facts else case
+
+
+def _without(fact: Fact, other: re.Pattern[str]) -> Fact | None:
+    """The fact without what this sex cannot have: a finding loses only its clause
+    ('...; pregnancy test negative.'), a reported fact goes whole."""
+    if not other.search(fact.text):
+        return fact
+    if fact.kind not in MEASURED_KINDS:
+        return None
+    clauses = [c.strip() for c in fact.text.rstrip(".").split(";") if not other.search(c)]
+    return dataclasses.replace(fact, text="; ".join(clauses) + ".") if clauses else None
 
 
 def load_inquiry(path: Path | None, seed: int, count: int) -> tuple[list[Case], ImportReport]:
