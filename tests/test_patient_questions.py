@@ -684,6 +684,55 @@ INQUIRY_HELD_OUT_2: list[tuple[str, str, str]] = [
     ("tinea-corporis", "Have you been short of breath?", NOT_SURE),
 ]
 
+INQUIRY_TUNED += [
+    # a second tuning batch in the style doctor models write ("Have you experienced...", "Is
+    # there any history of...", "associated symptoms such as..."), written after held-out 2
+    ("acute-myocardial-infarction", "Have you experienced any pain radiating to your left arm?", "arm"),
+    ("acute-myocardial-infarction", "Was the onset associated with physical exertion?", "stairs|hill"),
+    ("aortic-dissection", "Can you characterise the quality of the pain, is it tearing?", "tearing|ripping"),
+    ("pulmonary-embolism", "Is there any history of recent surgery or prolonged immobilisation?", "operation"),
+    ("gastro-oesophageal-reflux-disease", "Do you experience regurgitation of acid?", "sour|acid"),
+    ("migraine-with-aura", "Did you experience any visual aura preceding the headache?", "zigzag"),
+    ("subarachnoid-haemorrhage", "Would you describe this as the worst headache of your life?", "worst"),
+    ("bacterial-meningitis", "Do you have photophobia?", "light"),
+    ("acute-appendicitis", "Did the pain migrate to the right iliac fossa?", "right"),
+    ("acute-pancreatitis", "Is there any history of alcohol excess?", "drinking"),
+    ("small-bowel-obstruction", "Have you had any prior abdominal surgery?", "operat|surgery"),
+    ("acute-asthma", "Do you have a history of asthma or atopy?", "child|attack"),
+    ("congestive-heart-failure", "Do you have orthopnoea or paroxysmal nocturnal dyspnoea?", "pillows|night"),
+    ("acute-exacerbation-of-copd", "Has there been an increase in sputum volume or purulence?", "phlegm"),
+    ("pulmonary-tuberculosis", "Have you experienced night sweats or unintentional weight loss?", "sweat|kilos"),
+    ("community-acquired-pneumonia", "Is your cough productive of sputum?", "rust"),
+    ("hypothyroidism", "Have you experienced cold intolerance?", "cold"),
+    ("type-2-diabetes-mellitus", "Have you experienced polydipsia or polyuria?", "thirsty|night"),
+    ("major-depressive-disorder", "Have you experienced anhedonia or low mood?", "pleasure|interest|down|low"),
+    ("obstructive-sleep-apnoea", "Has anyone witnessed apnoeas during your sleep?", "breathing"),
+    ("gout", "Is the first metatarsophalangeal joint affected?", "toe"),
+    ("rheumatoid-arthritis", "Is the joint involvement symmetrical?", "both"),
+    ("septic-arthritis", "Have you had any fevers or rigors?", "fever|shiver"),
+    ("reactive-arthritis", "Have you had any recent gastrointestinal infection?", "diarrhoea|stomach bug"),
+    ("benign-paroxysmal-positional-vertigo", "Is the vertigo positional?", "bed|looking up|turning my head"),
+    ("meniere-s-disease", "Have you experienced tinnitus or aural fullness?", "ring"),
+    ("supraventricular-tachycardia", "Have you experienced palpitations?", "heart"),
+    ("peritonsillar-abscess", "Do you have trismus?", "open"),
+    ("infectious-mononucleosis", "Have you noticed any lymphadenopathy?", "lumps|glands"),
+    ("acute-hiv-infection", "Any recent high-risk sexual exposure?", "partner|sex"),
+    ("scabies", "Is the pruritus worse at night?", "night"),
+    ("urticaria", "Are the lesions transient?", "hours"),
+    ("tinea-corporis", "Is the lesion annular?", "ring|circle"),
+    ("acute-cystitis", "Do you have dysuria or frequency?", "sting|burn"),
+    ("ureteric-stone", "Do you have haematuria?", "pink"),
+    ("ureteric-stone", "Is the pain colicky, radiating to the groin?", "groin"),
+    ("central-diabetes-insipidus", "Have you noticed polyuria?", "litres|all the time"),
+    ("lumbar-disc-herniation", "Do you have any sciatica?", "leg"),
+    ("ankylosing-spondylitis", "Is there early morning stiffness that improves with exercise?", "exercise|stiff"),
+    ("multiple-myeloma", "Any unintentional weight loss?", "kilos"),
+    ("clostridioides-difficile-colitis", "Have you had any recent antibiotic use?", "antibiotics"),
+    ("ulcerative-colitis", "Is there any rectal bleeding?", "blood"),
+    ("coeliac-disease", "Is there any steatorrhoea?", "pale|greasy|oily|float"),
+    ("norovirus-gastroenteritis", "Any sick contacts?", "cruise|passengers|around me"),
+]
+
 
 def _inquiry_grounded(slug: str, question: str, expected: str) -> bool:
     reply = answer(PatientSheet.from_case(INQUIRY[slug]), question, seed=0)
