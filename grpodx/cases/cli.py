@@ -153,9 +153,12 @@ def _show(args: argparse.Namespace) -> int:
         args.seed = int(seed)
         by_id.update((c.id, c) for c in _load(args)[0])
     if args.id not in by_id:
-        named = [c.id for c in by_diagnosis(cases, args.id)]
+        first: dict[str, str] = {}
+        for c in by_diagnosis(cases, args.id):
+            first.setdefault(c.diagnosis, c.id)  # one case per diagnosis: its variants add nothing here
+        named = list(first.values())
         close = named[:5] or difflib.get_close_matches(args.id, list(by_id), n=5, cutoff=0.5)
-        more = f" (and {len(named) - 5} more: cases list {args.source} --diagnosis {args.id!r})" if len(named) > 5 else ""
+        more = f" (and {len(named) - 5} more diagnoses: cases list {args.source} --diagnosis {args.id!r})" if len(named) > 5 else ""
         print(f"no case {args.id!r} in {args.source}" + (f"; did you mean: {', '.join(close)}{more}" if close else ""), file=sys.stderr)
         return 1
     print("\n".join(show_lines(by_id[args.id])))
