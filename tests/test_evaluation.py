@@ -156,6 +156,7 @@ def test_report_of_a_fit_run_renders_in_chromium(runs, tmp_path):
     assert counts["images"] == counts["decoded"] == 3  # curves, body systems, turns
     assert counts["rows"] >= 9 + 1 + 1  # headline metrics, a body system, a wrong diagnosis
     assert "only budget 1 was evaluated" in text  # fit's validations skip the other budgets
+    assert "val/accuracy_open" in runs_curves(runs["fit"])  # drawn beside val/accuracy
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -175,6 +176,12 @@ def test_report_compares_two_test_runs_on_the_same_cases(runs, tmp_path):
 def test_report_names_a_folder_without_results(tmp_path, capsys):
     assert main_report([str(tmp_path)]) == 2
     assert f"{tmp_path}: no results/ folder" in capsys.readouterr().out
+
+
+def runs_curves(folder):
+    from grpodx.tools.report import read_curves
+
+    return read_curves(folder)
 
 
 def main_report(argv):
