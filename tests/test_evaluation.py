@@ -114,6 +114,15 @@ def test_external_agentclinic_cases_are_the_test_set(tmp_path, model_cache):
     assert {r["source"] for r in lines} == {"agentclinic"}  # not the built-in test split
 
 
+def test_inquiry_test_cases_get_key_fact_recall_with_its_interval(tmp_path, model_cache):
+    folder = run("test", tmp_path, model_cache, "--data.test_cases=inquiry", "--model.eval_turn_budgets=off")
+    out, lines = result(folder, "test"), transcripts(folder, "test")
+    assert {r["source"] for r in lines} == {"inquiry"} and all(r["key_facts"] for r in lines)
+    assert set(out["intervals"]["key_fact_recall"]) == {"value", "low", "high"}
+    shown = [len(set(r["key_facts"]) & set(r["revealed_facts"])) / len(r["key_facts"]) for r in lines]
+    assert out["metrics"]["key_fact_recall"] == pytest.approx(sum(shown) / len(shown))
+
+
 def test_samples_per_case_give_pass_at_n(tmp_path, model_cache):
     folder = run(
         "test", tmp_path, model_cache, f"--data.test_cases=agentclinic:{AGENTCLINIC}", "--model.rollout.eval_samples=2", "--model.rollout.eval_temperature=1.0"

@@ -151,3 +151,35 @@ def test_a_turn_budget_run_forces_the_diagnosis_at_its_last_turn(tiny_policy):
     with pytest.raises(ConfigError, match=r"RolloutEngine.run.turns must be in 1..rollout.max_turns=3, got 4"):
         run.run(cases(1), [1], 2, 0.0, turns=4)
     run.close()
+
+
+def test_on_the_inquiry_cases_asking_the_cluster_questions_reveals_the_key_facts():
+    """Through the real embedded patient (the LiteLLM path, leak guard included): a doctor that
+    asks its cluster's discriminating questions hears nearly every key fact; one that asks
+    nothing hears none; one question hears fewer than all of them."""
+    import asyncio
+
+    from benchmarks.inquiry import find_cluster
+    from grpodx.cases.clusters import builtin_clusters
+    from grpodx.cases.sources import load_source
+    from grpodx.env import PatientConfig, build_patient
+
+    clusters, patient = builtin_clusters(), build_patient(PatientConfig())
+    cases, _ = load_source("inquiry", seed=0, variants_per_disease=1)
+    cases = list({case.cluster: case for case in cases}.values())  # one a cluster: seconds, not a minute
+
+    async def recall(case, how_many):
+        dialogue = [{"role": "patient", "content": await patient.opening(case, 0)}]
+        for question in find_cluster(dialogue[0]["content"], clusters).questions[:how_many]:
+            dialogue.append({"role": "doctor", "content": question})
+            dialogue.append({"role": "patient", "content": await patient.reply(case, dialogue, 0)})
+        return key_fact_recall(case, dialogue)
+
+    def mean(how_many):
+        values = [asyncio.run(recall(case, how_many)) for case in cases]
+        assert None not in values  # every inquiry case marks key facts
+        return sum(values) / len(values)
+
+    assert mean(0) == 0.0
+    assert mean(1) < mean(99)
+    assert mean(99) >= 0.95
