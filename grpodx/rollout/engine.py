@@ -74,16 +74,16 @@ class RolloutConfig:
                 "temperature": (self.temperature >= 0, ">= 0"),
                 "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
                 "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
-                "eval_samples": (self.eval_samples >= 1, ">= 1"),
                 "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
                 "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
+                # greedy decoding would repeat one episode eval_samples times
+                "eval_samples": (
+                    self.eval_samples == 1 or (self.eval_samples > 1 and self.eval_temperature > 0),
+                    ">= 1, and 1 with greedy decoding (eval_temperature 0; set one > 0 for more)",
+                ),
             },
             self,
         )
-        if self.eval_samples > 1 and self.eval_temperature == 0:
-            raise ValueError(
-                f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"
-            )
 
 
 @dataclass

@@ -79,6 +79,7 @@ class CaseDataModule(LightningDataModule):
             {
                 "sources": (bool(sources), "at least one case source"),
                 "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
+                "split_by": (split_by in ("case", "diagnosis"), "'case' or 'diagnosis'"),
                 "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
                 "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
                 "batch_size": (batch_size >= 1, ">= 1"),
@@ -89,6 +90,7 @@ class CaseDataModule(LightningDataModule):
             dict(
                 sources=sources,
                 variants_per_disease=variants_per_disease,
+                split_by=split_by,
                 val_fraction=val_fraction,
                 test_fraction=test_fraction,
                 batch_size=batch_size,

@@ -81,10 +81,8 @@ class DoctorGRPO(L.LightningModule):
             json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
         )
         self.save_hyperparameters(plain)
-        if rollout.top_p != 1.0:
-            raise ValueError(
-                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
-            )
+        # the GRPO log-probs are those of the plain softmax at rollout.temperature
+        require("model.rollout", {"top_p": (rollout.top_p == 1.0, "1 for training (the loss's log-probs assume the plain softmax)")}, rollout)
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim

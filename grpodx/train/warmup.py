@@ -29,6 +29,7 @@ from grpodx.env.base import Patient
 from grpodx.rollout.dialogue import opening_message, patient_message, system_prompt
 from grpodx.rollout.template import ChatTokens
 from grpodx.run.callbacks import run_dir
+from grpodx.run.knobs import require
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -163,10 +164,21 @@ class WarmUp(L.Callback):
             max_questions: most questions (capped at rollout.max_turns - 1).
             seed: seeds the questions, the differentials and the batch order.
         """
-        if steps < 0 or lr <= 0 or batch_size < 1 or conversations_per_case < 1:
-            raise ValueError("warmup.steps must be >= 0, warmup.lr > 0, warmup.batch_size and warmup.conversations_per_case >= 1")
-        if not 0 <= min_questions <= max_questions:
-            raise ValueError(f"need 0 <= warmup.min_questions <= warmup.max_questions, got {min_questions}, {max_questions}")
+        knobs = dict(
+            steps=steps, lr=lr, batch_size=batch_size, conversations_per_case=conversations_per_case, min_questions=min_questions, max_questions=max_questions
+        )
+        require(
+            "warmup",
+            {
+                "steps": (steps >= 0, ">= 0"),
+                "lr": (lr > 0, "> 0"),
+                "batch_size": (batch_size >= 1, ">= 1"),
+                "conversations_per_case": (conversations_per_case >= 1, ">= 1"),
+                "min_questions": (min_questions >= 0, ">= 0"),
+                "max_questions": (max_questions >= min_questions, ">= warmup.min_questions"),
+            },
+            knobs,
+        )
         self.steps, self.lr, self.batch_size, self.per_case = steps, lr, batch_size, conversations_per_case
         self.min_questions, self.max_questions, self.seed = min_questions, max_questions, seed
         self.losses: list[float] = []
