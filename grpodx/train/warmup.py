@@ -8,7 +8,8 @@ on. As DoctorAgent-RL does before RL, the doctor first imitates conversations in
 2. The doctor then names the case's diagnosis, with a differential drawn from other training
    diagnoses only, so no held-out diagnosis appears in the text (a split by diagnosis stays honest).
 3. Token ids are built exactly as the rollout builds them (generation prompt, the doctor's ids
-   and its stop token, then the patient's template delta); only the doctor's ids carry loss.
+   and its stop token, then the patient's template delta); only the doctor's ids carry loss
+   (`train.sft`, the supervised loop the tiny model's build uses too).
 4. The LoRA weights train for `steps` steps with their own AdamW; the adapter is exported to
    `<run>/adapters/warmup/` so the warmed doctor can be evaluated on its own (base, after
    warm-up, after GRPO: GRPO's gain is its own line).
@@ -27,9 +28,9 @@ import torch
 from grpodx.cases.schema import Case, Fact
 from grpodx.env.base import Patient
 from grpodx.rollout.dialogue import opening_message, patient_message, system_prompt
-from grpodx.rollout.template import ChatTokens
 from grpodx.run.callbacks import run_dir
 from grpodx.run.knobs import require
+from grpodx.train.sft import conversation_ids, supervised_steps
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -104,42 +105,6 @@ async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: l
     return messages
 
 
-def conversation_ids(chat: ChatTokens, messages: list[dict[str, str]], stop_id: int) -> tuple[list[int], list[int]]:
-    """(token ids, doctor mask) as the rollout would hold them had the doctor written this."""
-    ids = chat.prompt_ids(messages[:2])
-    mask = [0] * len(ids)
-    for i in range(2, len(messages), 2):
-        doctor = chat.encode(messages[i]["content"]) + [stop_id]
-        ids += doctor
-        mask += [1] * len(doctor)
-        if i + 1 < len(messages):
-            delta = chat.patient_delta(messages[:i], messages[i]["content"], True, messages[i + 1]["content"])
-            ids += delta
-            mask += [0] * len(delta)
-    return ids, mask
-
-
-def supervised_steps(policy, rows: list[tuple[list[int], list[int]]], steps: int, lr: float, batch_size: int, seed: int) -> list[float]:
-    """Next-token training of the policy's trainable weights on the doctor tokens; the losses."""
-    params = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr)
-    rng, pad, losses = random.Random(seed), policy.tokenizer.pad_token_id, []
-    for _ in range(steps):
-        batch = rng.sample(rows, min(batch_size, len(rows)))
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
-        attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
-        mask = torch.tensor([m + [0] * (width - len(m)) for _, m in batch], device=policy.device)[:, 1:].float()  # [n, T-1]
-        logp = policy.log_probs(ids, attention, where=mask)  # [n, T-1], 0 off the doctor's tokens
-        loss = -(logp * mask).sum() / mask.sum()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(float(loss.detach()))
-    return losses
-
-
 class WarmUp(L.Callback):
     """Supervised warm-up on protocol conversations of the training split, before the first
     GRPO step of a fresh `fit` (skipped when resuming from a checkpoint, and when steps is 0)."""
@@ -203,8 +168,19 @@ class WarmUp(L.Callback):
         turns = ProtocolTurns(engine.config.max_turns, self.min_questions, self.max_questions)
         conversations = engine.loop.run_until_complete(self._conversations(cases, engine.patient, turns))
         rows = [conversation_ids(engine.chat, messages, policy.stop_ids[0]) for messages in conversations]
+        params = [p for p in policy.parameters() if p.requires_grad]
         with torch.enable_grad():
-            self.losses = supervised_steps(policy, rows, self.steps, self.lr, self.batch_size, self.seed)
+            self.losses = supervised_steps(
+                lambda ids, attention, where: policy.log_probs(ids, attention, where=where),
+                params,
+                rows,
+                policy.tokenizer.pad_token_id,
+                steps=self.steps,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                device=policy.device,
+            )
         return self.losses
 
     async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[dict[str, str]]]:
