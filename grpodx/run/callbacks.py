@@ -70,7 +70,8 @@ def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) 
 
 
 class PredictionWriter(BasePredictionWriter):
-    """`predict` writes one JSON line per case to <run>/predictions.jsonl: diagnosis, truth, credit, transcript."""
+    """`predict` writes one JSON line per episode to <run>/predictions.jsonl: the transcript record
+    (`results.episode_record`: case, truth, diagnosis, status, credit, reward, ...) and the transcript."""
 
     def __init__(self) -> None:
         super().__init__(write_interval="batch")

@@ -369,20 +369,12 @@ class DoctorGRPO(L.LightningModule):
         return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
-        """One evaluation episode per case, as records: what was asked, concluded and scored."""
-        return [
-            {
-                "case": e.case.id,
-                "truth": e.case.diagnosis,
-                "diagnosis": e.diagnosis,
-                "differential": list(e.differential),
-                "status": e.status,
-                "credit": e.verdict.credit if e.verdict else 0.0,
-                "reward": e.reward,
-                "transcript": e.transcript(),
-            }
-            for e in self._eval_episodes(batch)
-        ]
+        """The evaluation episodes as transcript records (`results.episode_record`, the one record
+        of an episode), each with its conversation as Markdown under "transcript"."""
+        episodes = self._eval_episodes(batch)
+        top_k, mc = self.stage_metrics("test").top_k, self.rollout_config.show_options
+        records = eval_records(episodes, self.rollout_config.eval_samples, top_k, mc)
+        return [{**record, "transcript": e.transcript()} for record, e in zip(records, episodes)]
 
     def on_validation_epoch_start(self) -> None:
         self._eval_records["val"] = []
