@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from grpodx.cases.schema import Case
+
+if TYPE_CHECKING:
+    from grpodx.clinical.coding import DiagnosisIndex
 
 SplitBy = Literal["case", "diagnosis"]
 
@@ -15,14 +19,17 @@ def _count(fraction: float, units: int) -> int:
     return max(1, round(fraction * units)) if fraction > 0 else 0
 
 
-def split_cases(cases: list[Case], split_by: SplitBy, val_fraction: float, test_fraction: float, seed: int) -> tuple[list[Case], list[Case], list[Case]]:
+def split_cases(
+    cases: list[Case], split_by: SplitBy, val_fraction: float, test_fraction: float, seed: int, index: DiagnosisIndex | None = None
+) -> tuple[list[Case], list[Case], list[Case]]:
     """(train, val, test), each sorted by id; the same cases and seed always give the same split.
 
-    `split_by="diagnosis"` holds out whole diagnoses (compared case-insensitively), so val and
-    test measure diagnoses the doctor never trained on; `"case"` lets variants of one disease
-    fall on both sides.
+    `split_by="diagnosis"` holds out whole diagnoses as the judge counts them (`concept_key`
+    over `index`, by default the bank and `cases`: "heart attack" and "myocardial infarction"
+    are one diagnosis), so val and test measure diagnoses the doctor never trained on; `"case"`
+    lets variants of one disease fall on both sides.
     """
-    key = (lambda c: c.diagnosis.lower()) if split_by == "diagnosis" else (lambda c: c.id)
+    key = _diagnosis_key(cases, index) if split_by == "diagnosis" else (lambda c: c.id)
     units = sorted({key(c) for c in cases})  # sorted first: the split ignores source order
     random.Random(seed).shuffle(units)
     n_test, n_val = _count(test_fraction, len(units)), _count(val_fraction, len(units))
@@ -34,6 +41,13 @@ def split_cases(cases: list[Case], split_by: SplitBy, val_fraction: float, test_
         unit = key(case)
         (test if unit in test_units else val if unit in val_units else train).append(case)
     return train, val, test
+
+
+def _diagnosis_key(cases: list[Case], index: DiagnosisIndex | None) -> Callable[[Case], str]:
+    from grpodx.clinical.coding import DiagnosisIndex, concept_key  # the ICD-10-CM code set takes seconds to import
+
+    known = index if index is not None else DiagnosisIndex.for_cases(cases)
+    return lambda case: concept_key(case.diagnosis, known)
 
 
 def subsample(cases: list[Case], limit: int | None, seed: int) -> list[Case]:

@@ -96,7 +96,10 @@ async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: l
         reply = await patient.reply(case, dialogue, seed)
         dialogue.append({"role": "patient", "content": reply})
         messages.append({"role": "user", "content": patient_message(reply, turn + 1 == turns.max_turns)})
-    others = [(d, s) for d, s in pool if d.lower() != case.diagnosis.lower()]
+    from grpodx.clinical.coding import bank_index, concept_key  # the ICD-10-CM code set takes seconds to import
+
+    own = concept_key(case.diagnosis, bank_index())  # no other name of the case's disease in its differential
+    others = [(d, s) for d, s in pool if concept_key(d, bank_index()) != own]
     rng.shuffle(others)
     others.sort(key=lambda pair: pair[1] != case.body_system)  # alternatives of the same system first
     differential = "; ".join(d for d, _ in others[:3])
