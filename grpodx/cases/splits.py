@@ -36,7 +36,9 @@ def split_cases(
     if n_test + n_val >= len(units):
         raise ValueError(f"{len(units)} {'diagnoses' if split_by == 'diagnosis' else 'cases'} are too few to hold out {n_val} for val and {n_test} for test")
     test_units, val_units = set(units[:n_test]), set(units[n_test : n_test + n_val])
-    train, val, test = [], [], []
+    train: list[Case] = []
+    val: list[Case] = []
+    test: list[Case] = []
     for case in sorted(cases, key=lambda c: c.id):
         unit = key(case)
         (test if unit in test_units else val if unit in val_units else train).append(case)

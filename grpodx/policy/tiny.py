@@ -16,6 +16,10 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grpodx.types import ChatMessage
 
 TINY_MODEL = "grpodx/tiny-phi3"
 _VERSION = "v3"  # v3: trained on the rollout's tokens (train.sft), not the re-rendered template
@@ -111,7 +115,7 @@ _QUESTIONS = [
 ]
 
 
-def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]:
+def synthetic_conversations(count: int, seed: int) -> list[list[ChatMessage]]:
     """Conversations in the doctor's protocol: up to two questions answered by case facts, then a
     diagnosis that is right half of the time."""
     from grpodx.cases.bank import builtin_templates
@@ -122,7 +126,7 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
     conversations = []
     for _ in range(count):
         template = rng.choice(templates)
-        messages = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
+        messages: list[ChatMessage] = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
         for _ in range(rng.randint(0, 2)):
             fact = rng.choice(template.facts)
             messages += [

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from grpodx.rollout.padding import pack_rows
 from grpodx.rollout.template import ChatTokens
+from grpodx.types import ChatMessage
 
 Row = tuple[list[int], list[int]]
 """(token ids, doctor mask) of one conversation."""
@@ -25,7 +26,7 @@ LogProbs = Callable[[Tensor, Tensor, Tensor], Tensor]
 """(input_ids [N, T], attention_mask [N, T], where [N, T-1]) -> next-token log-probs [N, T-1]."""
 
 
-def conversation_ids(chat: ChatTokens, messages: list[dict[str, str]], stop_id: int) -> Row:
+def conversation_ids(chat: ChatTokens, messages: list[ChatMessage], stop_id: int) -> Row:
     """(token ids, doctor mask) as the rollout would hold them had the doctor written this.
     `messages`: system, user, then assistant and user turns in turn, ending on the assistant."""
     ids = chat.prompt_ids(messages[:2])

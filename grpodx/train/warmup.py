@@ -31,6 +31,7 @@ from grpodx.rollout.dialogue import opening_message, patient_message, system_pro
 from grpodx.run.callbacks import run_dir
 from grpodx.run.knobs import require
 from grpodx.train.sft import conversation_ids, supervised_steps
+from grpodx.types import ChatMessage, Message
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -78,16 +79,16 @@ def fact_question(fact: Fact) -> str | None:
     return f"Have you had any {cue}?"
 
 
-async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[dict[str, str]]:
+async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[ChatMessage]:
     """System prompt, the patient's opening, a few answered questions, then the diagnosis.
     `pool` holds the (diagnosis, body system) pairs a differential may name."""
     rng = random.Random(seed)
     opening = await patient.opening(case, seed)
-    messages = [
+    messages: list[ChatMessage] = [
         {"role": "system", "content": system_prompt(turns.max_turns)},
         {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)},
     ]
-    dialogue = [{"role": "patient", "content": opening}]
+    dialogue: list[Message] = [{"role": "patient", "content": opening}]
     questions = list(dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f))))
     count = rng.randint(turns.min_questions, turns.max_questions)
     for turn, question in enumerate(questions[: min(count, turns.max_turns - 1)], start=1):
@@ -186,7 +187,7 @@ class WarmUp(L.Callback):
             )
         return self.losses
 
-    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[dict[str, str]]]:
+    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[ChatMessage]]:
         pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
         jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns) for i, c in enumerate(cases) for k in range(self.per_case)]
         return list(await asyncio.gather(*jobs))
