@@ -30,7 +30,7 @@ def split_cases(
     lets variants of one disease fall on both sides.
     """
     key = _diagnosis_key(cases, index) if split_by == "diagnosis" else (lambda c: c.id)
-    units = sorted({key(c) for c in cases})  # sorted first: the split ignores source order
+    units = _ordered_units(cases, key, (lambda c: c.diagnosis.lower()) if split_by == "diagnosis" else key)
     random.Random(seed).shuffle(units)
     n_test, n_val = _count(test_fraction, len(units)), _count(val_fraction, len(units))
     if n_test + n_val >= len(units):
@@ -43,6 +43,17 @@ def split_cases(
         unit = key(case)
         (test if unit in test_units else val if unit in val_units else train).append(case)
     return train, val, test
+
+
+def _ordered_units(cases: list[Case], key: Callable[[Case], str], name: Callable[[Case], str]) -> list[str]:
+    """Each unit (`key`) once, ordered by the least `name` of its cases, whatever the source
+    order. By lower-cased diagnosis, a seed holds out the diseases it held out when units were
+    lower-cased names: only diseases under several names are split differently, as one unit."""
+    first: dict[str, str] = {}
+    for case in cases:
+        unit = key(case)
+        first[unit] = min(first.get(unit, name(case)), name(case))
+    return sorted(first, key=first.__getitem__)
 
 
 def _diagnosis_key(cases: list[Case], index: DiagnosisIndex | None) -> Callable[[Case], str]:
