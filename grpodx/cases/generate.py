@@ -1,6 +1,6 @@
 """Case cards written by an LLM: the disease is fixed before any conversation.
 
-Cards are asked for one at a time through `litellm.acompletion`, each prompt listing the
+Cards are asked for one at a time (through `env.calls.ModelCaller`), each prompt listing the
 diagnoses already written so the model does not repeat them, and suggesting a body system in
 rotation so the set spreads over the bank's systems. A reply is accepted only when it is JSON
 that the case parser accepts, names a diagnosis not yet generated (as the judge counts
