@@ -111,6 +111,9 @@ def test_predict_writes_its_records_into_the_run_it_evaluates(tiny_run, tmp_path
     run = tiny_run / "evaluations" / "predict_0"
     records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
+    # one record of an episode: a prediction holds every field of a transcript line
+    evaluated = json.loads(sorted((tiny_run / "transcripts").glob("val_step_*.jsonl"))[0].read_text().splitlines()[0])
+    assert set(evaluated) - {"stage"} <= set(records[0])
     assert all(r["transcript"] for r in records)
     out = capsys.readouterr().out
     assert f"wrote to {run}:" in out and f"  {run / 'predictions.jsonl'}" in out
