@@ -168,7 +168,7 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
 
 def _progress(steps: range, what: str):
     """A progress bar on stderr for first-run work with steps (tqdm comes with transformers)."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
     return tqdm(steps, desc=what, unit="step", leave=False)
 
