@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.schema import Case, DiseaseTemplate
 from grpodx.clinical import icd10
-from grpodx.clinical.text import diagnosis_key, diagnosis_names
+from grpodx.clinical.text import diagnosis_key, diagnosis_names, fold_spelling, normalise, stem
 
 QUALIFIERS = frozenset(
     """right left bilateral unilateral upper lower middle lobe lobes base basal apical inferior superior
@@ -83,6 +83,7 @@ class DiagnosisIndex:
 
     def __init__(self, templates: Iterable[DiseaseTemplate] = (), cases: Iterable[Case] = ()) -> None:
         self._names: dict[str, Concept] = {}
+        self._words: set[str] = set()
         for t in templates:
             self._add((t.diagnosis, *t.aliases), Concept(t.diagnosis, t.icd10, "name"))
         for case in cases:
@@ -106,6 +107,12 @@ class DiagnosisIndex:
             key = bare_key(name)
             if key:
                 self._names.setdefault(key, concept)
+            self._words.update(_stems(f"{name} {key}"))
+
+    def known_word(self, word: str) -> bool:
+        """`word` is used by some known name, alias, abbreviation or ICD-10-CM title (compared by
+        stem and US spelling): a clinical word, not gibberish or another language."""
+        return any(s in self._words or s in icd10_words() for s in _stems(word))
 
     def exact(self, text: str) -> Concept | None:
         key = bare_key(text)
@@ -148,6 +155,21 @@ class DiagnosisIndex:
             return None  # two diseases equally close: a guess, not a spelling
         concept = next(iter(concepts))
         return Concept(concept.name, concept.code, "spelling") if concept else None
+
+
+def _stems(text: str) -> set[str]:
+    """Stems of the words of `text`, British '-ise' spellings also as '-ize' ('organising')."""
+    words = fold_spelling(normalise(text)).split()
+    return {stem(v) for w in words for v in (w, _IZE.sub(r"iz\1", w))}
+
+
+_IZE = re.compile(r"is(e|ed|es|ing|ation|ations)$")
+
+
+@lru_cache(maxsize=1)
+def icd10_words() -> frozenset[str]:
+    """The stems of every word in ICD-10-CM's titles and inclusion terms (built once a process)."""
+    return frozenset(stem(w) for key in icd10.title_index() for w in key.split())
 
 
 def _unspellable(key: str) -> list[str]:

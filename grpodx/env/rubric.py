@@ -64,14 +64,23 @@ def truth_of(case: Case, index: DiagnosisIndex) -> Truth:
     return Truth(case.diagnosis, case.aliases, code, case.body_system)
 
 
-def gate(candidate: str, index: DiagnosisIndex) -> str | None:
-    """Why `candidate` is not one diagnosis (`hedges.hedge`, parts coded by `index`), or None."""
+def gate(candidate: str, index: DiagnosisIndex, names: Iterable[str] = ()) -> str | None:
+    """Why `candidate` is not one diagnosis, or None: the one gate every backend applies.
+
+    `hedges.hedge` with parts coded by `index`, then a bracket naming another disease. `names`
+    are the truth's names, known as written even to an index built without its case (the
+    embedded rubric provider grades requests with the bank's index alone).
+    """
+    known = {bare_key(n) for n in names}
 
     def resolves(part: str) -> str | None:
         concept = index.resolve(part)
         return f"{concept.name}|{concept.code}" if concept else None
 
-    return hedge(candidate, resolves, lambda text: index.exact(text) is not None) or _bracketed_other(candidate, index)
+    def exact(text: str) -> bool:
+        return bare_key(text) in known or index.exact(text) is not None
+
+    return hedge(candidate, resolves, exact) or _bracketed_other(candidate, index)
 
 
 def _bracketed_other(candidate: str, index: DiagnosisIndex) -> str | None:
@@ -132,7 +141,7 @@ _AT_LEAST = {"category": {"category"}, "block": {"category", "block"}, "chapter"
 
 def judge_grade(truth: Truth, candidate: str, index: DiagnosisIndex) -> tuple[float, str, Concept | None]:
     """`grade` with the gate and the coding done by `index`."""
-    refusal = gate(candidate, index) if candidate.strip() else "is empty"
+    refusal = gate(candidate, index, truth.names) if candidate.strip() else "is empty"
     concept = None if refusal else index.resolve(candidate)
     credit, rationale = grade(truth, candidate, concept, refusal)
     return credit, rationale, concept
