@@ -17,6 +17,7 @@ from typing import Any, cast
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -25,7 +26,7 @@ from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
-from grpodx.run.metrics import DiagnosticMetrics
+from grpodx.run.metrics import DiagnosticMetrics, truncation_warning
 from grpodx.run.results import eval_records, gather
 from grpodx.run.secrets import redact
 from grpodx.train.data import CaseDataModule
@@ -406,6 +407,9 @@ class DoctorGRPO(L.LightningModule):
         metrics.reset()
         records = gather(self._eval_records[stage])
         self.eval_results[stage] = (results, records)
+        warning = truncation_warning(stage, results)
+        if warning:
+            rank_zero_warn(warning)
         if results:
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
