@@ -16,7 +16,7 @@ from grpodx.run.callbacks import AdapterExport, EvalProgress, PredictionWriter, 
 from grpodx.run.control import RunControl, StepProgressBar
 from grpodx.run.knobs import ConfigError
 from grpodx.run.results import ResultsWriter
-from grpodx.run.secrets import RedactingSaveConfigCallback
+from grpodx.run.secrets import RedactingArgumentParser, RedactingSaveConfigCallback
 from grpodx.train.data import CaseDataModule
 from grpodx.train.module import DoctorGRPO
 from grpodx.train.warmup import WarmUp
@@ -103,6 +103,7 @@ def _cli_kwargs(argv: list[str] | None) -> dict:
         datamodule_class=CaseDataModule,
         args=argv,
         save_config_callback=RedactingSaveConfigCallback,
+        parser_class=RedactingArgumentParser,  # every dump masked: config.yaml and --print_config
         save_config_kwargs={"overwrite": True},
         trainer_defaults={"plugins": [{"class_path": "grpodx.run.callbacks.AtomicCheckpointIO"}]},
         parser_kwargs={"default_env": False},
