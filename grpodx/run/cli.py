@@ -12,6 +12,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from grpodx.env.base import EnvFailureStop
 from grpodx.run.callbacks import AdapterExport, EvalProgress, PredictionWriter, TranscriptLogger
 from grpodx.run.control import RunControl, StepProgressBar
 from grpodx.run.knobs import ConfigError
@@ -90,6 +91,14 @@ def run_trainer(argv: list[str]) -> None:
     except ConfigError as error:  # a value out of range: the key and the rule say it all
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except EnvFailureStop as error:  # an outage, not a bug: what happened and what to do, no traceback
+        print(
+            f"error: the run stopped because the patient or judge kept failing. {error}. "
+            "Check that the model servers are up and the keys valid, then resume with the command above "
+            "(or raise model.max_env_error_fraction to tolerate more failures).",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def _cli(argv: list[str] | None) -> None:

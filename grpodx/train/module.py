@@ -23,6 +23,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.base import EnvFailureStop
 from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
@@ -187,9 +188,9 @@ class DoctorGRPO(L.LightningModule):
     def check_env_errors(self, episodes: list[Episode]) -> None:
         failed = [e for e in episodes if e.status == "env_error"]
         if len(failed) > self.max_env_error_fraction * len(episodes):
-            raise RuntimeError(
-                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge this step, more than "
-                f"max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
+            raise EnvFailureStop(
+                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge at step {self.global_step + 1}, more than "
+                f"model.max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
             )
 
     def update(self, episodes: list[Episode], advantages: list[float]) -> tuple[LossStats, float, int]:
