@@ -102,10 +102,8 @@ class DoctorGRPO(L.LightningModule):
         }
         plain = json.loads(json.dumps(redact(hparams | top)))
         self.save_hyperparameters(plain)
-        if rollout.top_p != 1.0:
-            raise ValueError(
-                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
-            )
+        # the GRPO log-probs are those of the plain softmax at rollout.temperature
+        require("model.rollout", {"top_p": (rollout.top_p == 1.0, "1 for training (the loss's log-probs assume the plain softmax)")}, rollout)
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
@@ -406,20 +404,12 @@ class DoctorGRPO(L.LightningModule):
         return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
-        """One evaluation episode per case, as records: what was asked, concluded and scored."""
-        return [
-            {
-                "case": e.case.id,
-                "truth": e.case.diagnosis,
-                "diagnosis": e.diagnosis,
-                "differential": list(e.differential),
-                "status": e.status,
-                "credit": e.verdict.credit if e.verdict else 0.0,
-                "reward": e.reward,
-                "transcript": e.transcript(),
-            }
-            for e in self._eval_episodes(batch)
-        ]
+        """The evaluation episodes as transcript records (`results.episode_record`, the one record
+        of an episode), each with its conversation as Markdown under "transcript"."""
+        episodes = self._eval_episodes(batch)
+        top_k, mc = self.stage_metrics("test").top_k, self.rollout_config.show_options
+        records = eval_records(episodes, self.rollout_config.eval_samples, top_k, mc)
+        return [{**record, "transcript": e.transcript()} for record, e in zip(records, episodes)]
 
     def on_validation_epoch_start(self) -> None:
         self._eval_records["val"] = []
