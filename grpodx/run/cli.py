@@ -13,12 +13,13 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from grpodx.env.base import EnvFailureStop
 from grpodx.run.callbacks import AdapterExport, EvalProgress, PredictionWriter, TranscriptLogger
 from grpodx.run.control import RunControl, StepProgressBar
 from grpodx.run.knobs import ConfigError
 from grpodx.run.outputs import OutputSummary, command_logger, metrics_table, quiet_library_tips, uses_default_logger
 from grpodx.run.results import ResultsWriter
-from grpodx.run.secrets import RedactingSaveConfigCallback
+from grpodx.run.secrets import RedactingArgumentParser, RedactingSaveConfigCallback
 from grpodx.train.data import CaseDataModule
 from grpodx.train.module import DoctorGRPO
 from grpodx.train.warmup import WarmUp
@@ -148,6 +149,14 @@ def run_trainer(argv: list[str]) -> None:
     except ConfigError as error:  # a value out of range: the key and the rule say it all
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except EnvFailureStop as error:  # an outage, not a bug: what happened and what to do, no traceback
+        print(
+            f"error: the run stopped because the patient or judge kept failing. {error}. "
+            "Check that the model servers are up and the keys valid, then resume with the command above "
+            "(or raise model.max_env_error_fraction to tolerate more failures).",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def _cli(argv: list[str] | None) -> None:
@@ -161,6 +170,7 @@ def _cli_kwargs(argv: list[str] | None) -> dict:
         datamodule_class=CaseDataModule,
         args=argv,
         save_config_callback=RedactingSaveConfigCallback,
+        parser_class=RedactingArgumentParser,  # every dump masked: config.yaml and --print_config
         save_config_kwargs={"overwrite": True},
         # the model summary's table is replaced by OutputSummary's one line of parameter counts
         trainer_defaults={"plugins": [{"class_path": "grpodx.run.callbacks.AtomicCheckpointIO"}], "enable_model_summary": False},

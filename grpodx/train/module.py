@@ -17,15 +17,17 @@ from typing import Any, Literal, cast
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.base import EnvFailureStop
 from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
-from grpodx.run.metrics import DiagnosticMetrics, completion_stats
+from grpodx.run.metrics import DiagnosticMetrics, completion_stats, truncation_warning
 from grpodx.run.results import eval_records, gather
 from grpodx.run.secrets import redact
 from grpodx.train.data import CaseDataModule
@@ -203,9 +205,9 @@ class DoctorGRPO(L.LightningModule):
     def check_env_errors(self, episodes: list[Episode]) -> None:
         failed = [e for e in episodes if e.status == "env_error"]
         if len(failed) > self.max_env_error_fraction * len(episodes):
-            raise RuntimeError(
-                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge this step, more than "
-                f"max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
+            raise EnvFailureStop(
+                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge at step {self.global_step + 1}, more than "
+                f"model.max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
             )
 
     def update(self, episodes: list[Episode], advantages: list[float]) -> tuple[LossStats, float, int]:
@@ -440,6 +442,9 @@ class DoctorGRPO(L.LightningModule):
         metrics.reset()
         records = gather(self._eval_records[stage])
         self.eval_results[stage] = (results, records)
+        warning = truncation_warning(stage, results)
+        if warning:
+            rank_zero_warn(warning)
         if results:
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
