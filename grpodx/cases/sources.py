@@ -1,8 +1,9 @@
 """Case sources by name: `builtin`, a path (format guessed from it), or `format:path`.
 
-Formats: builtin (disease templates; bare `builtin` is the package bank), jsonl (concrete
-cases), agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), mediq (JSONL).
-Template sources (builtin, ddxplus) yield `variants_per_disease` seeded cases per disease;
+Formats: builtin (disease templates; bare `builtin` is the package bank), inquiry (presentation
+clusters, `grpodx.cases.clusters`; bare `inquiry` is the package's), jsonl (concrete cases),
+agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), mediq (JSONL).
+Template sources (builtin, inquiry, ddxplus) yield `variants_per_disease` seeded cases per disease;
 record sources (jsonl, agentclinic, mediq) yield one case per record.
 """
 
@@ -41,6 +42,12 @@ def _builtin(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tu
     return cases, report
 
 
+def _inquiry(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
+    from grpodx.cases.clusters import load_inquiry
+
+    return load_inquiry(path, seed, count)
+
+
 def _jsonl(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     return read_cases(path, skip_invalid=skip_invalid)
 
@@ -65,6 +72,7 @@ def _mediq(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tupl
 
 LOADERS: dict[str, Loader] = {
     "builtin": _builtin,
+    "inquiry": _inquiry,
     "jsonl": _jsonl,
     "agentclinic": _agentclinic,
     "ddxplus": _ddxplus,
@@ -95,9 +103,9 @@ def guess_format(path: Path) -> str:
 
 
 def parse_spec(spec: str) -> tuple[str, Path | None]:
-    """'builtin' -> ('builtin', None); 'mediq:x.jsonl' -> ('mediq', x.jsonl); 'x.jsonl' -> guessed."""
-    if spec == "builtin":
-        return "builtin", None
+    """'builtin' -> ('builtin', None); 'inquiry' -> ('inquiry', None); 'mediq:x.jsonl' -> ('mediq', x.jsonl); 'x.jsonl' -> guessed."""
+    if spec in ("builtin", "inquiry"):
+        return spec, None
     name, sep, rest = spec.partition(":")
     if sep and name in LOADERS:
         path = Path(rest).expanduser()

@@ -1,0 +1,167 @@
+"""Presentation clusters: cases where asking is the only way to the answer (the `inquiry` source).
+
+A cluster is one presenting complaint ("chest pain") and the diagnoses a clinician weighs
+behind it. Every case of a cluster opens with the cluster's complaint, drawn by the case seed
+from the cluster's wordings (so seed k opens the same way for every diagnosis), at an age drawn
+from the cluster's range; only a diagnosis a clinician would rule in or out by sex alone keeps
+its sex. What tells the diagnoses apart comes only by asking: each diagnosis has key facts
+(`Fact.key`), which answer the cluster's discriminating questions.
+
+One JSONL file a cluster in grpodx/cases/inquiry/. Line 1 is the cluster:
+    {"cluster": "acute chest pain", "age": [35, 75], "complaint": [...], "questions": [...]}
+each further line one diagnosis, either a bank disease with the key facts this cluster needs
+    {"bank": "Acute pericarditis", "key": [{"kind": "symptom", "text": [...], "ask": [...]}]}
+or a new disease in the bank's template format without `chief_complaint`, its key facts marked
+`"key": true`. Either may set "age" or "sex" where the disease's epidemiology must win.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from grpodx.cases.bank import builtin_templates, parse_template
+from grpodx.cases.errors import CaseError
+from grpodx.cases.fields import check_unknown, one_string, strings
+from grpodx.cases.schema import Case, DiseaseTemplate
+from grpodx.cases.tally import ImportReport, json_lines
+from grpodx.cases.variation import instantiate
+
+SOURCE = "inquiry"
+MIN_DIAGNOSES = 4
+_CLUSTER_FIELDS = {"cluster", "age", "complaint", "questions"}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One presenting complaint and the diagnoses behind it."""
+
+    name: str
+    age: tuple[int, int]
+    """The age range every diagnosis of the cluster draws from (unless it overrides it)."""
+    complaints: tuple[str, ...]
+    """The opening wordings; case seed k opens with the same one for every diagnosis."""
+    questions: tuple[str, ...]
+    """The discriminating questions, in the order the scripted doctor asks them."""
+    templates: tuple[DiseaseTemplate, ...]
+
+    def complaint(self, seed: int) -> str:
+        # seeded by cluster and case seed, never by diagnosis: the opening tells nothing apart
+        return random.Random(f"{self.name}\x00{seed}").choice(self.complaints)
+
+
+def _age(value: Any, where: str) -> tuple[int, int]:
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(a, int) for a in value) and 0 <= value[0] <= value[1] <= 110):
+        raise CaseError(where, "age", "must be [low, high] with 0 <= low <= high <= 110")
+    return value[0], value[1]
+
+
+def _header(raw: Any, where: str) -> tuple[str, tuple[int, int], tuple[str, ...], tuple[str, ...]]:
+    if not isinstance(raw, dict) or "cluster" not in raw:
+        raise CaseError(where, "cluster", "line 1 of a cluster file must be the cluster: {cluster, age, complaint, questions}")
+    check_unknown(raw, _CLUSTER_FIELDS, where)
+    return (
+        one_string(raw.get("cluster"), where, "cluster"),
+        _age(raw.get("age"), where),
+        strings(raw.get("complaint"), where, "complaint"),
+        strings(raw.get("questions"), where, "questions"),
+    )
+
+
+def _bank_template(name: str, where: str) -> DiseaseTemplate:
+    found = [t for t in builtin_templates() if t.diagnosis.lower() == name.lower()]
+    if not found:
+        raise CaseError(where, "bank", f"no bank disease named {name!r} (see `python -m grpodx cases stats builtin`)")
+    return found[0]
+
+
+def _diagnosis(raw: Any, where: str, age: tuple[int, int]) -> DiseaseTemplate:
+    """One diagnosis line: a bank disease plus key facts, or a new template; ages default to the cluster's."""
+    if not isinstance(raw, dict):
+        raise CaseError(where, "<record>", "must be a JSON object")
+    overrides = {k: raw.pop(k) for k in ("age", "sex") if k in raw}
+    if "bank" in raw:
+        check_unknown(raw, {"bank", "key"}, where)
+        base = _bank_template(one_string(raw["bank"], where, "bank"), where)
+        if not isinstance(raw.get("key"), list) or not raw["key"]:
+            raise CaseError(where, "key", "must be a non-empty list of key facts")
+        keys = [{**fact, "key": True} if isinstance(fact, dict) else fact for fact in raw["key"]]
+        bank_facts = [{"kind": f.kind, "text": list(f.text), "ask": list(f.ask), "core": f.core} for f in base.facts]
+        record = {
+            "diagnosis": base.diagnosis,
+            "aliases": list(base.aliases),
+            "icd10": base.icd10,
+            "body_system": base.body_system,
+            "age": list(age),
+            "sex": base.sex,
+            "chief_complaint": ["-"],
+            "facts": keys + bank_facts,
+        }
+    else:
+        record = {**raw, "chief_complaint": ["-"], "age": list(age)}
+    record |= overrides
+    template = parse_template(record, where)
+    if not any(f.key for f in template.facts):
+        raise CaseError(where, "facts", 'needs at least one key fact ("key": true): what tells it apart from its cluster')
+    return template
+
+
+def load_cluster(path: Path) -> Cluster:
+    """Read one cluster file; any bad line is an error naming file, line and field."""
+    lines = list(json_lines(path))
+    if not lines:
+        raise CaseError(f"{path}:1", "cluster", "an empty cluster file")
+    name, age, complaints, questions = _header(lines[0][1], lines[0][0])
+    templates = tuple(_diagnosis(raw, where, age) for where, raw in lines[1:])
+    if len(templates) < MIN_DIAGNOSES:
+        raise CaseError(f"{path}", "diagnoses", f"cluster {name!r} needs at least {MIN_DIAGNOSES} diagnoses, has {len(templates)}")
+    names = [t.diagnosis.lower() for t in templates]
+    if len(set(names)) != len(names):
+        raise CaseError(f"{path}", "diagnoses", f"cluster {name!r} lists a diagnosis twice")
+    return Cluster(name, age, complaints, questions, templates)
+
+
+def load_clusters(folder: Path) -> tuple[Cluster, ...]:
+    """Every `*.jsonl` cluster in `folder`, by file name; a diagnosis may be in one cluster only."""
+    clusters = tuple(load_cluster(p) for p in sorted(folder.glob("*.jsonl")))
+    if not clusters:
+        raise CaseError(str(folder), "clusters", "no *.jsonl cluster files")
+    owner: dict[str, str] = {}
+    for cluster in clusters:
+        for template in cluster.templates:
+            if owner.setdefault(template.diagnosis.lower(), cluster.name) != cluster.name:
+                raise CaseError(str(folder), "diagnoses", f"{template.diagnosis!r} is in both {owner[template.diagnosis.lower()]!r} and {cluster.name!r}")
+    return clusters
+
+
+@lru_cache(maxsize=1)
+def builtin_clusters() -> tuple[Cluster, ...]:
+    """The clusters shipped as package data."""
+    with resources.as_file(resources.files("grpodx.cases") / "inquiry") as folder:
+        return load_clusters(Path(folder))
+
+
+def cluster_cases(cluster: Cluster, seed: int, count: int) -> list[Case]:
+    """`count` cases of each diagnosis of `cluster`, case seeds seed, seed+1, ...; ids
+    'inquiry/<diagnosis>/<seed>' are stable."""
+    return [
+        instantiate(replace(t, chief_complaint=(cluster.complaint(seed + k),)), seed + k, source=SOURCE, cluster=cluster.name)
+        for t in cluster.templates
+        for k in range(count)
+    ]
+
+
+def load_inquiry(path: Path | None, seed: int, count: int) -> tuple[list[Case], ImportReport]:
+    """The `inquiry` source: the shipped clusters, or those in the folder `path`."""
+    if count < 1:
+        raise ValueError(f"variants_per_disease must be at least 1, got {count}")
+    clusters = builtin_clusters() if path is None else load_clusters(path)
+    templates = sum(len(c.templates) for c in clusters)
+    report = ImportReport(source=SOURCE if path is None else f"{SOURCE}:{path}", read=templates, accepted=templates)
+    cases = [case for cluster in clusters for case in cluster_cases(cluster, seed, count)]
+    report.cases = len(cases)
+    return cases, report
