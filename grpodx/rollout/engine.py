@@ -12,13 +12,15 @@
    context (mask 0, no loss: the doctor did not sample it) before the doctor generates.
 4. A patient or judge failure makes the episode `env_error`; a context that cannot fit another
    turn makes it `truncated`.
+5. A run may take a smaller turn budget (`run(..., turns=b)`): the doctor is told b turns and
+   its b-th starts from the forced `DIAGNOSIS:`. Evaluations use it for accuracy by turn budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -111,10 +113,20 @@ class RolloutEngine:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
-    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False) -> list[Episode]:
+    def run(
+        self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False, turns: int | None = None
+    ) -> list[Episode]:
         """`group_size` episodes of each case, in order; episode.group is the case's index.
-        `evaluation` applies the eval-only repetition settings."""
-        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
+        `evaluation` applies the eval-only repetition settings; `turns` (1..max_turns) runs with
+        that turn budget instead, its last turn a forced diagnosis."""
+        configured = self.config
+        if turns is not None:
+            require("RolloutEngine.run", {"turns": (1 <= turns <= configured.max_turns, f"in 1..rollout.max_turns={configured.max_turns}")}, {"turns": turns})
+            self.config = replace(configured, max_turns=turns, force_final_diagnosis=True)
+        try:
+            return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
+        finally:
+            self.config = configured
 
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
         began, generating = time.perf_counter(), self.times.generate_s
