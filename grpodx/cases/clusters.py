@@ -1,10 +1,11 @@
 """Presentation clusters: cases where asking is the only way to the answer (the `inquiry` source).
 
 A cluster is one presenting complaint ("chest pain") and the diagnoses a clinician weighs
-behind it. Every case of a cluster opens with the cluster's complaint, drawn by the case seed
-from the cluster's wordings (so seed k opens the same way for every diagnosis), at an age drawn
-from the cluster's range; only a diagnosis a clinician would rule in or out by sex alone keeps
-its sex. What tells the diagnoses apart comes only by asking: each diagnosis has key facts
+behind it. Case seed k of a cluster opens the same way for every diagnosis: the same complaint
+wording, age and sex, all drawn from the cluster and the seed, never from the diagnosis (a
+matched design: the opening cannot tell the diagnoses apart, not even by sampling noise). Only
+a diagnosis whose record sets its own age range or sex (where a clinician would use it) draws
+within those. What tells the diagnoses apart comes only by asking: each diagnosis has key facts
 (`Fact.key`), which answer the cluster's discriminating questions.
 
 One JSONL file a cluster in grpodx/cases/inquiry/. Line 1 is the cluster:
@@ -27,7 +28,7 @@ from typing import Any
 from grpodx.cases.bank import builtin_templates, parse_template
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, one_string, strings
-from grpodx.cases.schema import Case, DiseaseTemplate
+from grpodx.cases.schema import SEXES, Case, DiseaseTemplate
 from grpodx.cases.tally import ImportReport, json_lines
 from grpodx.cases.variation import instantiate
 
@@ -49,9 +50,15 @@ class Cluster:
     """The discriminating questions, in the order the scripted doctor asks them."""
     templates: tuple[DiseaseTemplate, ...]
 
-    def complaint(self, seed: int) -> str:
-        # seeded by cluster and case seed, never by diagnosis: the opening tells nothing apart
-        return random.Random(f"{self.name}\x00{seed}").choice(self.complaints)
+    def opening(self, template: DiseaseTemplate, seed: int) -> DiseaseTemplate:
+        """`template` pinned to seed `seed`'s complaint, age and sex. Drawn from the cluster and
+        the seed, never the diagnosis: one draw order for every template, so templates with the
+        same age range and sex get the same age and sex."""
+        rng = random.Random(f"{self.name}\x00{seed}")
+        complaint = rng.choice(self.complaints)
+        age = rng.randint(*template.age)
+        sex = rng.choice(SEXES)
+        return replace(template, chief_complaint=(complaint,), age=(age, age), sex=template.sex if template.sex != "any" else sex)
 
 
 def _age(value: Any, where: str) -> tuple[int, int]:
@@ -148,11 +155,7 @@ def builtin_clusters() -> tuple[Cluster, ...]:
 def cluster_cases(cluster: Cluster, seed: int, count: int) -> list[Case]:
     """`count` cases of each diagnosis of `cluster`, case seeds seed, seed+1, ...; ids
     'inquiry/<diagnosis>/<seed>' are stable."""
-    return [
-        instantiate(replace(t, chief_complaint=(cluster.complaint(seed + k),)), seed + k, source=SOURCE, cluster=cluster.name)
-        for t in cluster.templates
-        for k in range(count)
-    ]
+    return [instantiate(cluster.opening(t, seed + k), seed + k, source=SOURCE, cluster=cluster.name) for t in cluster.templates for k in range(count)]
 
 
 def load_inquiry(path: Path | None, seed: int, count: int) -> tuple[list[Case], ImportReport]:
