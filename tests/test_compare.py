@@ -12,7 +12,13 @@ from grpodx.tools.report import Evaluation
 def evaluation(rows, stage="test"):
     """rows: (case, correct, accuracy_open, key_fact_recall) per episode."""
     records = [
-        {"case": c, "sample": 0, "correct": ok, "status": "diagnosed", "values": {"accuracy_open": float(op), "asking_gain": float(ok) - float(op), "key_fact_recall": kr}}
+        {
+            "case": c,
+            "sample": 0,
+            "correct": ok,
+            "status": "diagnosed",
+            "values": {"accuracy_open": float(op), "asking_gain": float(ok) - float(op), "key_fact_recall": kr},
+        }
         for c, ok, op, kr in rows
     ]
     return Evaluation(Path("run"), stage, {}, records)

@@ -56,7 +56,10 @@ def test_the_main_command_is_the_inquiry_recipe_and_the_experiment_changes_only_
 
 
 def test_the_held_out_diagnoses_are_of_the_trained_clusters_and_never_trained():
-    trained, unseen = print_config(*INQUIRY)["data"]["diagnoses"], print_config(*INQUIRY, "--config", "configs/smollm2-inquiry-unseen.yaml")["data"]["diagnoses"]
+    trained, unseen = (
+        print_config(*INQUIRY)["data"]["diagnoses"],
+        print_config(*INQUIRY, "--config", "configs/smollm2-inquiry-unseen.yaml")["data"]["diagnoses"],
+    )
     clusters = _clusters()
     assert not set(trained) & set(unseen) and {clusters[d] for d in unseen} == {clusters[d] for d in trained}
 
