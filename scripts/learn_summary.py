@@ -73,7 +73,26 @@ def main(argv: list[str]) -> int:
         cells = [_cell(ev.result, f) for f in figures]
         print(f"| {' | '.join([label, str(len(ev.records)), *cells, f'{loose:.2f}', p_acc, p_credit])} |")
     print_comparisons({folder: ev for folder, (_, ev) in evaluations.items()})
+    if "warm" in evaluations and "trained" in evaluations:
+        print_examples(evaluations["warm"][1], evaluations["trained"][1])
     return 0
+
+
+def print_examples(warm, trained, count: int = 2) -> None:
+    """The patients where GRPO's doctor found more key facts and was right where the warmed-up
+    doctor was not: both conversations, the questions side by side (real transcripts)."""
+    from grpodx.tools.report import paired
+
+    before, after = paired(warm, trained)
+    found = lambda r: r["values"].get("key_fact_recall") or 0.0  # noqa: E731
+    better = [(x, y) for x, y in zip(before, after) if y["correct"] and not x["correct"] and found(y) > found(x)]
+    print(f"\n{len(better)} held-out patients: right only after GRPO, with more key facts found; the first {min(count, len(better))}:")
+    for x, y in better[:count]:
+        print(f"\n### {y['case']} ({y['truth']})")
+        for label, record in (("after warm-up", x), ("after GRPO", y)):
+            print(f"{label} (key_fact_recall {found(record):.2f}, said {record['diagnosis']!r}):")
+            for message in record["dialogue"]:
+                print(f"  {message['role']}: {message['content']}")
 
 
 def print_comparisons(evaluations: dict) -> None:
