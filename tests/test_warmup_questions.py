@@ -4,6 +4,7 @@ the case's diagnosis and key facts (issue #23), answered by the real scripted pa
 import asyncio
 import dataclasses
 import random
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,20 @@ def test_cluster_pool_needs_clusters_and_a_known_source():
         cluster_question_pools([instantiate(builtin_templates()[0], seed=0)])
     with pytest.raises(ValueError, match="case_facts or cluster_pool"):
         WarmUp(questions="by_key_facts")  # type: ignore[arg-type]
+
+
+def test_on_the_recipes_inquiry_cases_the_pool_can_find_nearly_every_key_fact():
+    """The warm-up shows questions that can find each diagnosis's key facts (so GRPO can learn
+    to choose them), among many that find nothing for a given case."""
+    import yaml
+
+    from grpodx.cases.sources import load_sources
+    from grpodx.env.scripted import PatientSheet, matching_facts
+
+    diagnoses = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml").read_text())["data"]["diagnoses"]
+    cases = [c for c in load_sources(["inquiry"], seed=0, variants_per_disease=2)[0] if c.diagnosis in diagnoses]
+    pools = cluster_question_pools(cases)
+    keys = [(c, f) for c in cases for f in c.facts if f.key]
+    found = [any(f in matching_facts(PatientSheet.from_case(c), q) for q in pools[c.cluster]) for c, f in keys]
+    assert len(pools) == 6 and sum(found) / len(found) >= 0.95
+    assert all(len(pool) >= 20 for pool in pools.values())  # a drawn question is rarely the right one
