@@ -18,7 +18,9 @@ or a new disease in the bank's template format without `chief_complaint`, its ke
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -28,11 +30,18 @@ from typing import Any
 from grpodx.cases.bank import builtin_templates, parse_template
 from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, one_string, strings
-from grpodx.cases.schema import SEXES, Case, DiseaseTemplate
+from grpodx.cases.schema import MEASURED_KINDS, SEXES, Case, DiseaseTemplate, Fact
 from grpodx.cases.tally import ImportReport, json_lines
 from grpodx.cases.variation import instantiate
 
 SOURCE = "inquiry"
+OTHER_SEX_ONLY = {
+    "male": re.compile(r"\bperiods?\b|menstru|pregnan|menopaus|vagin|breastfe|postpartum|ovar|uter(us|ine)", re.I),
+    "female": re.compile(r"prostat|testic|scrot|erecti|penis", re.I),
+}
+"""Facts a case of this sex cannot have. A cluster draws sex by seed for diagnoses a clinician
+would not rule in or out by sex (cystitis, hypothyroidism in a man), so a bank fact written for
+the usual sex ('My periods are heavy') is left out of the other sex's case."""
 MIN_DIAGNOSES = 4
 _CLUSTER_FIELDS = {"cluster", "age", "complaint", "questions"}
 
@@ -155,7 +164,27 @@ def builtin_clusters() -> tuple[Cluster, ...]:
 def cluster_cases(cluster: Cluster, seed: int, count: int) -> list[Case]:
     """`count` cases of each diagnosis of `cluster`, case seeds seed, seed+1, ...; ids
     'inquiry/<diagnosis>/<seed>' are stable."""
-    return [instantiate(cluster.opening(t, seed + k), seed + k, source=SOURCE, cluster=cluster.name) for t in cluster.templates for k in range(count)]
+    cases = [instantiate(cluster.opening(t, seed + k), seed + k, source=SOURCE, cluster=cluster.name) for t in cluster.templates for k in range(count)]
+    return [_for_sex(case) for case in cases]
+
+
+def _for_sex(case: Case) -> Case:
+    other = OTHER_SEX_ONLY.get(case.sex or "")
+    if other is None:
+        return case
+    facts = tuple(kept for f in case.facts if (kept := f if f.key else _without(f, other)) is not None)
+    return dataclasses.replace(case, facts=facts) if facts != case.facts else case
+
+
+def _without(fact: Fact, other: re.Pattern[str]) -> Fact | None:
+    """The fact without what this sex cannot have: a finding loses only its clause
+    ('...; pregnancy test negative.'), a reported fact goes whole."""
+    if not other.search(fact.text):
+        return fact
+    if fact.kind not in MEASURED_KINDS:
+        return None
+    clauses = [c.strip() for c in fact.text.rstrip(".").split(";") if not other.search(c)]
+    return dataclasses.replace(fact, text="; ".join(clauses) + ".") if clauses else None
 
 
 def load_inquiry(path: Path | None, seed: int, count: int) -> tuple[list[Case], ImportReport]:

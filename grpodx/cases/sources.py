@@ -2,8 +2,9 @@
 
 Formats: builtin (disease templates; bare `builtin` is the package bank), inquiry (presentation
 clusters, `grpodx.cases.clusters`; bare `inquiry` is the package's), jsonl (concrete cases),
-agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), mediq (JSONL).
-Template sources (builtin, inquiry, ddxplus) yield `variants_per_disease` seeded cases per disease;
+agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), ddxplus-initial (the same, each case
+opening with one shared symptom, DDXPlus's initial evidence), mediq (JSONL).
+Template sources (builtin, inquiry, ddxplus, ddxplus-initial) yield `variants_per_disease` seeded cases per disease;
 record sources (jsonl, agentclinic, mediq) yield one case per record.
 """
 
@@ -64,6 +65,12 @@ def _ddxplus(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tu
     return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid)
 
 
+def _ddxplus_initial(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
+    from grpodx.cases.importers.ddxplus import import_ddxplus
+
+    return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid, initial_evidence=True)
+
+
 def _mediq(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.mediq import import_mediq
 
@@ -76,6 +83,7 @@ LOADERS: dict[str, Loader] = {
     "jsonl": _jsonl,
     "agentclinic": _agentclinic,
     "ddxplus": _ddxplus,
+    "ddxplus-initial": _ddxplus_initial,
     "mediq": _mediq,
 }
 
@@ -110,7 +118,7 @@ def parse_spec(spec: str) -> tuple[str, Path | None]:
     if sep and name in LOADERS:
         path = Path(rest).expanduser()
     elif sep and re.fullmatch(r"[A-Za-z_][\w-]+", name) and not Path(spec).expanduser().exists():
-        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, PATH or FORMAT:PATH)")
+        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, inquiry, PATH or FORMAT:PATH)")
     else:
         path, name = Path(spec).expanduser(), ""
     if not path.exists():

@@ -23,7 +23,7 @@ from grpodx.tools.stats import BY_TURNS, HEADLINE, asking_gain_test, intervals, 
 
 CURVES = {
     "Reward": ["train/reward"],
-    "Accuracy": ["train/accuracy", "val/accuracy"],
+    "Accuracy": ["train/accuracy", "val/accuracy", "val/accuracy_open"],
     "Format": ["train/format", "val/format"],
 }
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
