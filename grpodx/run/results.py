@@ -19,6 +19,7 @@ import torch
 
 from grpodx.run.callbacks import run_dir
 from grpodx.run.inquiry import revealed_facts, solved
+from grpodx.run.knobs import require
 from grpodx.run.metrics import episode_values, paired_budgets
 from grpodx.run.secrets import redact
 from grpodx.tools.stats import asking_gain_test, intervals
@@ -114,8 +115,7 @@ class ResultsWriter(L.Callback):
     training episodes of every `train_every_n_steps`-th step to transcripts/train.jsonl."""
 
     def __init__(self, train_every_n_steps: int = 10) -> None:
-        if train_every_n_steps < 0:
-            raise ValueError(f"results.train_every_n_steps must be >= 0 (0: never), got {train_every_n_steps}")
+        require("results", {"train_every_n_steps": (train_every_n_steps >= 0, ">= 0 (0: never)")}, {"train_every_n_steps": train_every_n_steps})
         self.train_every_n_steps = train_every_n_steps
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
