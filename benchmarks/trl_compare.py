@@ -2,7 +2,7 @@
 
     pip install -e ".[bench]" -c benchmarks/constraints.txt     # TRL; the constraint keeps torch==2.13.0
     OMP_NUM_THREADS=1 python benchmarks/trl_compare.py [--config configs/cpu.yaml] [--cases 2] [--group-size 4]
-        [--max-new-tokens 48] [--temperature 0.7] [--beta 0.04] [--steps 2]
+        [--max-new-tokens 48] [--temperature 0.7] [--beta 0.04] [--steps 2] [--precision fp32]
 
 What is the same on both sides:
 1. the weights: the config's `policy.model` as grpodx resolves it (SmolLM2-135M-Instruct from its local cache);
@@ -11,6 +11,9 @@ What is the same on both sides:
    prompts (system prompt + the patient's opening) are read back from its own transcripts, rendered with the
    model's chat template plus `DIAGNOSIS:`, and given to TRL in the same order and batches;
 4. group size (`num_generations`), new tokens (`max_completion_length`), temperature, top_p 1, no top_k;
+   the precision (`--precision`: fp32, or bf16 autocast on both) and gradient checkpointing (the config's
+   `policy.gradient_checkpointing`; TRL's GRPOConfig turns it on by default, which also makes its generate()
+   run without a KV cache);
 5. the update: beta (KL to the adapter-disabled base), clip 0.2 / 0.28, token-level aggregation (TRL's `dapo`),
    group-scaled advantages, one optimizer step per batch (mu = 1), AdamW at a constant learning rate with the
    config's betas, weight decay and gradient clipping, all episodes of a step in one micro-batch;
@@ -20,7 +23,10 @@ Each side runs in its own process, so each peak memory is that whole process's m
 libraries and step). The figures are those of the last step (the first pays one-off warm-up costs). grpodx's
 generation seconds are its rollout's (the doctor's sampling plus the embedded patient's opening and the judge,
 which answer in milliseconds); TRL's are its calls of `generate()`; update = step - generation - reward.
-Prints one JSON object with both sides and grpodx/TRL ratios.
+Prints one JSON object with both sides and grpodx/TRL ratios. Each side also gives the share of its
+reported step's groups whose rewards were all equal: grpodx skips those exactly (no update at all when every
+group is), TRL still computes their loss; with different shares the update seconds do not compare, and a
+`caveats` entry says so. Short completions (few new tokens) rarely get any credit, so use enough of them.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--beta", type=float, default=0.04)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--steps", type=int, default=2, help="optimizer steps on each side; the last is reported")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="both sides: fp32, or bf16 autocast")
     parser.add_argument("--side", choices=("grpodx", "trl"), help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     return parser
@@ -65,8 +72,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="grpodx-trl-") as work:
         sides = {side: _child(argv or sys.argv[1:], side, work) for side in ("grpodx", "trl")}
     ratios = {f"{k}_grpodx_over_trl": sides["grpodx"][k] / sides["trl"][k] for k in ("step_s", "generate_s", "update_s", "peak_rss_mb") if sides["trl"][k]}
-    print(json.dumps({"config": args.config, **{k: v for k, v in vars(args).items() if k not in ("side", "work", "config")}, **sides, **ratios}, indent=2))
+    settings = {k: v for k, v in vars(args).items() if k not in ("side", "work", "config")}
+    print(json.dumps({"config": args.config, **settings, **sides, **ratios, "caveats": _caveats(sides)}, indent=2))
     return 0
+
+
+def _caveats(sides: dict[str, dict[str, Any]]) -> list[str]:
+    """What makes the ratios above compare unlike work."""
+    ours, theirs = sides["grpodx"]["zero_variance_groups"], sides["trl"]["zero_variance_groups"]
+    notes = []
+    if ours == 1.0:
+        notes.append("grpodx: every group of the reported step had equal rewards, so it took no update at all: update_s does not compare")
+    if abs(ours - theirs) > 1e-9:
+        notes.append(
+            f"equal-reward groups differ (grpodx {ours:.2f}, TRL {theirs:.2f}; grpodx's reward adds format and turn terms): update_s compares unlike work"
+        )
+    return notes
 
 
 def _child(argv: list[str], side: str, work: str) -> dict[str, Any]:
@@ -94,6 +115,7 @@ def _grpodx(args: argparse.Namespace) -> dict[str, Any]:
         "trainer.default_root_dir": args.work,
         "trainer.enable_progress_bar": "false",
         "model.validate_before_fit": "false",
+        "model.policy.precision": args.precision,
         "model.rollout.max_turns": 1,
         "model.rollout.force_final_diagnosis": "true",
         "model.rollout.group_size": args.group_size,
@@ -121,13 +143,14 @@ def _grpodx(args: argparse.Namespace) -> dict[str, Any]:
     fit_s = time.perf_counter() - started
     run = max(Path(args.work, "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
     events = EventAccumulator(str(run)).Reload()
-    last = {tag: events.Scalars(tag)[-1].value for tag in ("time/rollout_s", "time/update_s")}
+    last = {tag: events.Scalars(tag)[-1].value for tag in ("time/rollout_s", "time/update_s", "train/zero_variance_groups")}
     prompts = [json.loads(line) for line in (run / "transcripts" / "train.jsonl").read_text().splitlines()]
     Path(args.work, "prompts.json").write_text(json.dumps([{"case": p["case"], "messages": p["messages"][:2]} for p in prompts]))
     return {
         "step_s": last["time/rollout_s"] + last["time/update_s"],
         "generate_s": last["time/rollout_s"],
         "update_s": last["time/update_s"],
+        "zero_variance_groups": last["train/zero_variance_groups"],
         "fit_s": fit_s,
         "episodes_per_step": batch,
     }
@@ -172,8 +195,9 @@ def _trl(args: argparse.Namespace) -> dict[str, Any]:
     lora = policy.get("lora", {})
     trl_config = GRPOConfig(
         output_dir=args.work,
-        use_cpu=True,
-        bf16=False,
+        use_cpu=not torch.cuda.is_available(),
+        bf16=args.precision == "bf16",
+        gradient_checkpointing=bool(policy.get("gradient_checkpointing", False)),
         report_to="none",
         save_strategy="no",
         logging_steps=1,
@@ -222,6 +246,7 @@ def _trl(args: argparse.Namespace) -> dict[str, Any]:
         "generate_s": last["generate_s"],
         "update_s": last["step_s"] - last["generate_s"] - last["reward_s"],
         "reward_s": last["reward_s"],
+        "zero_variance_groups": last.get("zero_variance_groups", float("nan")),
         "trl": _version("trl"),
     }
 
@@ -244,6 +269,10 @@ def _step_timer(reward_s: list[float]) -> Any:
 
         def on_step_end(self, *_: Any, **__: Any) -> None:
             self.steps.append({"step_s": time.perf_counter() - self.started, "generate_s": self.generate_s, "reward_s": reward_s[0]})
+
+        def on_log(self, *_: Any, logs: dict[str, float] | None = None, **__: Any) -> None:
+            if logs and "frac_reward_zero_std" in logs and self.steps:  # logged after the step it describes
+                self.steps[-1]["zero_variance_groups"] = float(logs["frac_reward_zero_std"])
 
     return StepTimer()
 
