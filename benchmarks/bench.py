@@ -422,12 +422,14 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
     runs_in = str(compute_dtype(policy.config.precision, policy.device.type) or torch.float32).removeprefix("torch.")
     rate = rates[runs_in]["flops_per_s"] if runs_in in rates else rates["float32"]["flops_per_s"]
     rows = [(ids.tolist(), [0] + mask.long().tolist()) for ids, mask in zip(batch.input_ids, batch.loss_mask)]
-    loss_s = _best_of(lambda: _loss_pass(module, batch), args.repeats)
-    warmup_s = _best_of(lambda: supervised_steps(policy, rows, 1, 1e-6, len(rows), 0), args.repeats)
+    loss_s = flops.best_of(lambda: _loss_pass(module, batch), args.repeats)
+    warmup_s = flops.best_of(lambda: supervised_steps(policy, rows, 1, 1e-6, len(rows), 0), args.repeats)
+    attention = flops.attention_flops(policy.model.config, *batch.input_ids.shape)  # one forward's
     return {
         "config": args.config,
         "model": configs["policy"].model,
         "threads": torch.get_num_threads(),
+        "timed_in": flops.clock_name(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "rows": len(rows),
         "tokens": tokens,
@@ -436,7 +438,7 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
         "head": {"hidden": head[0], "vocab": head[1]},
         "matmul_rate": rates,
         "passes_run_in": runs_in,
-        "loss_pass": flops.achieved(loss_s, flops.counted_flops(body, head, tokens, doctor, passes=3), rate),
-        "warmup_step": flops.achieved(warmup_s, flops.counted_flops(body, head, tokens, doctor, passes=2), rate),
+        "loss_pass": flops.achieved(loss_s, flops.counted_flops(body, head, tokens, doctor, passes=3), rate, attention * 4),
+        "warmup_step": flops.achieved(warmup_s, flops.counted_flops(body, head, tokens, doctor, passes=2), rate, attention * 3),
         "loss_pass_profile_top10": [] if args.no_profile else flops.profile_top(lambda: _loss_pass(module, batch)),
     }

@@ -8,6 +8,10 @@
    the dtype they run in (`policy.precision`).
 3. Where the rest goes: torch.profiler's top 10 operators of one loss pass, by their own CPU time.
 
+Every time here is the process's CPU time when torch runs one thread (`OMP_NUM_THREADS=1`): on a
+shared machine the wall clock counts the other jobs' turns on the core, CPU time only this one's
+(caches shared with them still cost something). With more threads, or on a GPU, it is wall time.
+
 What is counted, the standard 2·N·T accounting with N split where grpodx's work differs:
 - body: every linear weight of the transformer blocks (attention and MLP; LoRA's base weights),
   2·N_body FLOPs a token forward, at all T tokens of the batch;
@@ -20,6 +24,9 @@ What is counted, the standard 2·N·T accounting with N split where grpodx's wor
   the figure is useful work over time, as model-FLOPs utilisation is.
 So a loss pass with beta > 0 and a moved adapter (reference forward + policy forward + backward)
 counts 6·N_body·T + 6·H·V·D, and a warm-up step (forward + backward + AdamW) 4·N_body·T + 4·H·V·D.
+Beside it, `with_attention` adds the causal attention products (QKᵀ and AV over the earlier
+positions: 2·d·n·(n + 1) a layer for a row of n tokens, d = heads x head size; backward twice the
+forward): on short-hidden models such as the tiny one they are as much work as the weights.
 """
 
 from __future__ import annotations
@@ -57,11 +64,41 @@ def counted_flops(body: Counter[tuple[int, int]], head: tuple[int, int], tokens:
     return passes * (2 * n_body * tokens + 2 * head[0] * head[1] * head_rows)
 
 
+def attention_flops(config: Any, rows: int, row_tokens: int) -> float:
+    """One forward's causal attention products: QKᵀ and AV, each 2·d a (query, earlier key) pair."""
+    d = config.num_attention_heads * (getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads)
+    return config.num_hidden_layers * rows * 2 * d * row_tokens * (row_tokens + 1)
+
+
 def native_bf16(device: torch.device) -> bool:
     """bf16 products in hardware: AVX512-BF16 or AMX on a CPU (oneDNN's check), bf16 on a GPU."""
     from grpodx.policy.loading import bf16_supported
 
     return bf16_supported(device.type)
+
+
+def _on_cpu_clock() -> bool:
+    return torch.get_num_threads() == 1 and not torch.cuda.is_available()
+
+
+def clock() -> float:
+    """Seconds to time with: process CPU time on one CPU thread, else the wall clock."""
+    return time.process_time() if _on_cpu_clock() else time.perf_counter()
+
+
+def clock_name() -> str:
+    return "process CPU seconds (one thread)" if _on_cpu_clock() else "wall seconds"
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """The least `clock()` seconds of `repeats` calls after an untimed one."""
+    fn()
+    best = float("inf")
+    for _ in range(max(repeats, 1)):
+        started = clock()
+        fn()
+        best = min(best, clock() - started)
+    return best
 
 
 def _time_product(rows: int, shape: tuple[int, int], dtype: torch.dtype, device: torch.device, min_s: float) -> float:
@@ -72,13 +109,13 @@ def _time_product(rows: int, shape: tuple[int, int], dtype: torch.dtype, device:
     torch.nn.functional.linear(x, w)  # warm-up: oneDNN picks and caches its kernel for the shape
     best = float("inf")
     for _ in range(3):
-        n, started = 0, time.perf_counter()
-        while n == 0 or time.perf_counter() - started < min_s:
+        n, started = 0, clock()
+        while n == 0 or clock() - started < min_s:
             torch.nn.functional.linear(x, w)
             n += 1
         if device.type == "cuda":
             torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - started) / n)
+        best = min(best, (clock() - started) / n)
     return best
 
 
@@ -100,18 +137,20 @@ def matmul_rate(
     return {"flops_per_s": flops / seconds, "flops_per_s_by_shape": shapes}
 
 
-def achieved(seconds: float, flops: float, rate: float) -> dict[str, float]:
-    return {"seconds": seconds, "counted_flops": flops, "flops_per_s": flops / seconds, "of_matmul_rate": flops / seconds / rate}
+def achieved(seconds: float, flops: float, rate: float, attention: float) -> dict[str, float]:
+    """The counted FLOPs over the time and the rate; `attention` (left out of the count) adds to it
+    in `of_matmul_rate_with_attention`."""
+    result = {"seconds": seconds, "counted_flops": flops, "flops_per_s": flops / seconds, "of_matmul_rate": flops / seconds / rate}
+    return result | {"attention_flops": attention, "of_matmul_rate_with_attention": (flops + attention) / seconds / rate}
 
 
 def profile_top(fn: Callable[[], None], top: int = 10) -> list[dict[str, Any]]:
-    """The `top` operators of one call of `fn` by their own CPU time (children excluded), with their
-    share of the whole call's time."""
+    """The `top` operators of one call of `fn` by their own time (children excluded), with their
+    share of all operators' own time (what runs outside any operator, Python, is not in it)."""
     from torch.profiler import ProfilerActivity, profile
 
-    started = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
-    total_us = (time.perf_counter() - started) * 1e6
+    total_us = sum(e.self_cpu_time_total for e in prof.key_averages())
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
     return [{"op": e.key, "calls": e.count, "self_s": e.self_cpu_time_total / 1e6, "share": e.self_cpu_time_total / total_us} for e in events]

@@ -106,6 +106,11 @@ def test_bench_matmul_reports_the_update_as_a_share_of_the_matmul_rate(model_cac
     rate = result["matmul_rate"][result["passes_run_in"]]["flops_per_s"]
     for timed in (result["loss_pass"], result["warmup_step"]):
         assert timed["flops_per_s"] == timed["counted_flops"] / timed["seconds"] and timed["of_matmul_rate"] == timed["flops_per_s"] / rate
+    # attention, beside the count: 2 products of 2 * d * n * (n + 1) / 2 a layer and row (causal), d = h here;
+    # a loss pass has two forwards and a backward at twice a forward, a warm-up step one and one
+    rows, n = result["rows"], tokens // result["rows"]
+    forward = layers * rows * 2 * h * n * (n + 1)
+    assert result["loss_pass"]["attention_flops"] == 4 * forward and result["warmup_step"]["attention_flops"] == 3 * forward
     assert "float32" in result["matmul_rate"] and len(result["matmul_rate"]["float32"]["flops_per_s_by_shape"]) == 5
     profile = result["loss_pass_profile_top10"]
     assert 1 <= len(profile) <= 10 and all(0 < op["share"] <= 1 for op in profile)
