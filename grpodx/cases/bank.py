@@ -19,16 +19,18 @@ def _fact(raw: Any, where: str, index: int) -> TemplateFact:
     name = f"facts[{index}]"
     if not isinstance(raw, dict):
         raise CaseError(where, name, "must be an object")
-    check_unknown(raw, {"kind", "text", "ask", "core"}, where, f"{name}.")
+    check_unknown(raw, {"kind", "text", "ask", "core", "key"}, where, f"{name}.")
     if raw.get("kind") not in FACT_KINDS:
         raise CaseError(where, f"{name}.kind", f"must be one of {', '.join(FACT_KINDS)}")
-    if not isinstance(raw.get("core", False), bool):
-        raise CaseError(where, f"{name}.core", "must be true or false")
+    for flag in ("core", "key"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise CaseError(where, f"{name}.{flag}", "must be true or false")
     return TemplateFact(
         kind=raw["kind"],
         text=strings(raw.get("text"), where, f"{name}.text"),
         ask=tuple(a.lower() for a in strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)),
-        core=raw.get("core", False),
+        core=raw.get("core", False) or raw.get("key", False),  # a key fact is in every case
+        key=raw.get("key", False),
     )
 
 
