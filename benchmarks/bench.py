@@ -1,4 +1,4 @@
-"""`python -m grpodx bench rollout|step --config FILE`: throughput of the rollout and of the update.
+"""`python -m grpodx bench rollout|step|matmul --config FILE`: throughput of the rollout and of the update.
 
 (`bench inquiry` is the inquiry environment's ceiling and floor: benchmarks/inquiry.py.)
 
@@ -83,14 +83,19 @@ def main(argv: list[str]) -> int:
 
 
 def _inquiry_main(argv: list[str]) -> int:
+    return int(_sibling("inquiry").main(argv))
+
+
+def _sibling(name: str) -> Any:
+    """benchmarks/<name>.py, beside this file (the benchmarks are files of the clone, not a package)."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inquiry.py")
-    spec = importlib.util.spec_from_file_location("grpodx_bench_inquiry", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"grpodx_bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return int(module.main(argv))
+    return module
 
 
 # --- rollout ------------------------------------------------------------------------------------
@@ -409,25 +414,13 @@ def _rss() -> int:
 
 
 # --- matmul -------------------------------------------------------------------------------------
-def _flops_module():
-    """benchmarks/flops.py, beside this file (the benchmarks are files of the clone, not a package)."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("grpodx_bench_flops", Path(__file__).with_name("flops.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from grpodx.policy.loading import compute_dtype
     from grpodx.train.warmup import supervised_steps
 
-    flops = _flops_module()
+    flops = _sibling("flops")
     module = _module(configs, configs["grpo"].beta or 0.04)  # beta > 0 and a moved adapter: the reference pass is taken
     policy, batch = module.policy, _synthetic_batch(configs, configs["grpo"].micro_batch_size)
     tokens, doctor = batch.input_ids.numel(), int(batch.loss_mask.sum())
