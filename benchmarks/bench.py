@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
     sub.choices["matmul"].add_argument("--no-profile", action="store_true", help="skip the profile of a loss pass")
+    sub.choices["matmul"].add_argument("--min-seconds", type=float, default=0.2, help="each shape's product is repeated for this long, 3 times")
     for name in ("rollout", "step", "matmul", "_memory"):
         sub.choices[name].add_argument("--repeats", type=int, default=3, help="timed runs of each measurement")
     sub.choices["_memory"].add_argument("--beta", type=float, required=True)
@@ -426,7 +427,7 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
     tokens, doctor = batch.input_ids.numel(), int(batch.loss_mask.sum())
     body, head = flops.linear_shapes(policy.model)
     dtypes = [torch.float32] + ([torch.bfloat16] if flops.native_bf16(policy.device) else [])
-    rates = {str(d).removeprefix("torch."): flops.matmul_rate(body, head, tokens, doctor, d, policy.device) for d in dtypes}
+    rates = {str(d).removeprefix("torch."): flops.matmul_rate(body, head, tokens, doctor, d, policy.device, args.min_seconds) for d in dtypes}
     runs_in = str(compute_dtype(policy.config.precision, policy.device.type) or torch.float32).removeprefix("torch.")
     rate = rates[runs_in]["flops_per_s"] if runs_in in rates else rates["float32"]["flops_per_s"]
     rows = [(ids.tolist(), [0] + mask.long().tolist()) for ids, mask in zip(batch.input_ids, batch.loss_mask)]

@@ -145,12 +145,13 @@ def achieved(seconds: float, flops: float, rate: float, attention: float) -> dic
 
 
 def profile_top(fn: Callable[[], None], top: int = 10) -> list[dict[str, Any]]:
-    """The `top` operators of one call of `fn` by their own time (children excluded), with their
-    share of all operators' own time (what runs outside any operator, Python, is not in it)."""
+    """The `top` operators of one call of `fn` by their own time (children excluded; the profiler's
+    clock is the wall's), with their share of all operators' own time (Python between operators is
+    not in it)."""
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
     total_us = sum(e.self_cpu_time_total for e in prof.key_averages())
     events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
-    return [{"op": e.key, "calls": e.count, "self_s": e.self_cpu_time_total / 1e6, "share": e.self_cpu_time_total / total_us} for e in events]
+    return [{"op": e.key, "calls": e.count, "self_wall_s": e.self_cpu_time_total / 1e6, "share": e.self_cpu_time_total / total_us} for e in events]

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def bench(*args: str, cache: str) -> dict:
     command = [sys.executable, "-m", "grpodx", "bench", *args, "--config", str(ROOT / "configs" / "tiny.yaml"), "--cache-dir", cache]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    # a guard against a hang, not a speed test: on a shared 2-core machine these take minutes
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout[done.stdout.index("{") :])
 
@@ -94,7 +95,7 @@ def test_flop_count_takes_the_frozen_weights_and_the_head_at_doctor_rows():
 
 
 def test_bench_matmul_reports_the_update_as_a_share_of_the_matmul_rate(model_cache):
-    result = bench("matmul", "--repeats", "1", cache=model_cache)
+    result = bench("matmul", "--repeats", "1", "--min-seconds", "0.01", cache=model_cache)
     config = json.loads(next(Path(model_cache).glob("tiny-phi3*/config.json")).read_text())
     h, inter, layers, vocab = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"], config["vocab_size"]
     # per layer: fused qkv (h -> 3h, as many key/value heads as query heads), o (h -> h), gate_up (h -> 2I), down (I -> h)
@@ -114,4 +115,4 @@ def test_bench_matmul_reports_the_update_as_a_share_of_the_matmul_rate(model_cac
     assert "float32" in result["matmul_rate"] and len(result["matmul_rate"]["float32"]["flops_per_s_by_shape"]) == 5
     profile = result["loss_pass_profile_top10"]
     assert 1 <= len(profile) <= 10 and all(0 < op["share"] <= 1 for op in profile)
-    assert [op["self_s"] for op in profile] == sorted((op["self_s"] for op in profile), reverse=True)
+    assert [op["self_wall_s"] for op in profile] == sorted((op["self_wall_s"] for op in profile), reverse=True)
