@@ -24,9 +24,9 @@ libraries and step). The figures are those of the last step (the first pays one-
 generation seconds are its rollout's (the doctor's sampling plus the embedded patient's opening and the judge,
 which answer in milliseconds); TRL's are its calls of `generate()`; update = step - generation - reward.
 Prints one JSON object with both sides and grpodx/TRL ratios. Each side also gives the share of its
-reported step's groups whose rewards were all equal: grpodx skips those exactly (no update at all when every
-group is), TRL still computes their loss; with different shares the update seconds do not compare, and a
-`caveats` entry says so. Short completions (few new tokens) rarely get any credit, so use enough of them.
+reported step's groups whose rewards were all equal: grpodx skips their rows exactly while the adapter equals
+the base (or beta is 0), TRL always computes them; a `caveats` entry says when that can make the update
+seconds compare unlike work. Short completions (few new tokens) rarely get any credit, so use enough of them.
 """
 
 from __future__ import annotations
@@ -81,8 +81,11 @@ def _caveats(sides: dict[str, dict[str, Any]]) -> list[str]:
     """What makes the ratios above compare unlike work."""
     ours, theirs = sides["grpodx"]["zero_variance_groups"], sides["trl"]["zero_variance_groups"]
     notes = []
-    if ours == 1.0:
-        notes.append("grpodx: every group of the reported step had equal rewards, so it took no update at all: update_s does not compare")
+    if ours > 0:
+        notes.append(
+            f"grpodx: {ours:.2f} of the reported step's groups had equal rewards; it skips their rows while the adapter equals"
+            " the base (or beta is 0, or grpo.kl_on_zero_advantage is false), where TRL computes every row: compare update_s with that in mind"
+        )
     if abs(ours - theirs) > 1e-9:
         notes.append(
             f"equal-reward groups differ (grpodx {ours:.2f}, TRL {theirs:.2f}; grpodx's reward adds format and turn terms): update_s compares unlike work"
