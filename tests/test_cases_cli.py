@@ -55,6 +55,23 @@ def test_show_prints_one_case_and_suggests_ids(tmp_path, capsys):
     assert "did you mean: builtin/asthma/0" in capsys.readouterr().err
 
 
+def test_list_prints_ids_and_filters_by_diagnosis(tmp_path, capsys):
+    bank = write_templates(tmp_path / "bank.jsonl", ["Asthma", "Acute asthma", "Croup"])
+    assert main(["list", f"builtin:{bank}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["builtin/asthma/0", "builtin/acute-asthma/0", "builtin/croup/0"]
+    assert lines[1].endswith("  Acute asthma")
+    assert main(["list", f"builtin:{bank}", "--diagnosis", "ASTHMA"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["builtin/asthma/0", "builtin/acute-asthma/0"]
+    assert main(["list", f"builtin:{bank}", "--diagnosis", "otitis"]) == 1
+
+
+def test_show_suggests_cases_by_diagnosis_name(tmp_path, capsys):
+    bank = write_templates(tmp_path / "bank.jsonl", ["Asthma", "Acute asthma", "Croup"])
+    assert main(["show", f"builtin:{bank}", "asthma"]) == 1  # a diagnosis, not an id: ids are far from it
+    assert "did you mean: builtin/asthma/0, builtin/acute-asthma/0" in capsys.readouterr().err
+
+
 def test_generate_validates_retries_and_deduplicates(tmp_path, capsys):
     replies = iter(
         [
@@ -109,6 +126,17 @@ def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tm
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 1 and len(server.requests) == 1 and not out.exists(), status
         assert len(err) == 1 and err[0].startswith(said), err
+
+
+def test_generate_retries_a_server_error_as_the_patient_and_judge_do(tmp_path):
+    """503s are retried with backoff by the one ModelCaller, three times (before, the OpenAI
+    client's own two retries were all a first request got, and the run stopped)."""
+    replies = iter([503, 503, 503, json.dumps(card("Pericarditis"))])
+    out = tmp_path / "cases.jsonl"
+    with FakeOpenAIServer(lambda request: next(replies)) as server:
+        code = main(["generate", "--model", "openai/fake", "-n", "1", "-o", str(out), "--api-base", server.url, "--api-key", "sk-test"])
+    assert code == 0 and len(server.requests) == 4
+    assert [c.diagnosis for c in read_cases(out)[0]] == ["Pericarditis"]
 
 
 def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):

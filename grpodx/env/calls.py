@@ -23,6 +23,10 @@ from grpodx.env.base import EnvError, EnvStats
 from grpodx.env.config import ModelConfig
 from grpodx.env.providers import PROVIDER, EmbeddedRequestError, respond
 
+# LiteLLM prints a 'Give Feedback / Get Help' banner on every failed call (21-32 a flaky run);
+# our retries, counters and EnvError already say what failed, once.
+litellm.suppress_debug_info = True
+
 _RETRYABLE = (
     asyncio.TimeoutError,
     litellm.Timeout,

@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grpodx.types import ChatMessage
 
 TINY_MODEL = "grpodx/tiny-phi3"
-_VERSION = "v2"
+_VERSION = "v3"  # v3: trained on the rollout's tokens (train.sft), not the re-rendered template
 _SPECIALS = ["<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -81,7 +84,9 @@ def save_model_folder(model: object, tokenizer: object, folder: Path) -> None:
     """`save_pretrained` model and tokenizer into `folder` atomically: a staging folder beside it,
     then one rename. When another process finished the same folder first, its copy is kept."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    from grpodx.run.files import staging_dir
+
+    staging = staging_dir(folder)
     try:
         model.save_pretrained(staging)  # type: ignore[attr-defined]
         tokenizer.save_pretrained(staging)  # type: ignore[attr-defined]
@@ -111,7 +116,7 @@ _QUESTIONS = [
 ]
 
 
-def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]:
+def synthetic_conversations(count: int, seed: int) -> list[list[ChatMessage]]:
     """Conversations in the doctor's protocol: up to two questions answered by case facts, then a
     diagnosis that is right half of the time."""
     from grpodx.cases.bank import builtin_templates
@@ -122,7 +127,7 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
     conversations = []
     for _ in range(count):
         template = rng.choice(templates)
-        messages = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
+        messages: list[ChatMessage] = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
         for _ in range(rng.randint(0, 2)):
             fact = rng.choice(template.facts)
             messages += [
@@ -137,33 +142,35 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
 
 
 def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) -> None:
-    """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
-    import torch
-
+    """A few seconds of next-token training on the doctor's turns of synthetic conversations,
+    tokenised as the rollout holds them (`train.sft`, the warm-up's loop)."""
     from grpodx.rollout.template import ChatTokens
+    from grpodx.train.sft import causal_lm_log_probs, conversation_ids, supervised_steps
 
     chat = ChatTokens(tokenizer, [tokenizer.eos_token_id])
-    rows = []
-    for messages in synthetic_conversations(steps * batch_size // 4, seed):
-        ids, labels = [], []
-        for i, message in enumerate(messages):
-            piece = chat.encode(chat.render(messages[: i + 1], add_generation_prompt=False))[len(ids) :]
-            ids += piece
-            labels += piece if message["role"] == "assistant" else [-100] * len(piece)
-        rows.append((ids, labels))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    generator = random.Random(seed)
+    rows = [conversation_ids(chat, messages, tokenizer.eos_token_id) for messages in synthetic_conversations(steps * batch_size // 4, seed)]
     model.train()
-    for _ in range(steps):
-        batch = generator.sample(rows, batch_size)
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
-        labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in batch])
-        loss = model(input_ids=ids, attention_mask=(labels != -100) | (ids != tokenizer.pad_token_id), labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    params = list(model.parameters())
+    supervised_steps(
+        causal_lm_log_probs(model),
+        params,
+        rows,
+        tokenizer.pad_token_id,
+        steps=steps,
+        lr=3e-3,
+        batch_size=batch_size,
+        seed=seed,
+        max_grad_norm=None,
+        progress=lambda r: _progress(r, "warming up the tiny model"),
+    )
     model.eval()
+
+
+def _progress(steps: range, what: str):
+    """A progress bar on stderr for first-run work with steps (tqdm comes with transformers)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(steps, desc=what, unit="step", leave=False)
 
 
 def tiny_model_folder(cache: Path) -> Path:
@@ -172,6 +179,9 @@ def tiny_model_folder(cache: Path) -> Path:
     digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
     folder = cache / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
+        from grpodx.policy.models import announce
+
+        announce("building the tiny test model (tokenizer, then a short warm-up)", "the built-in cases, offline", "20 s to 2 minutes on a CPU", folder)
         try:
             build_tiny_model(folder)
         except OSError:

@@ -12,20 +12,22 @@ import time
 import zlib
 from contextlib import nullcontext
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.base import EnvFailureStop
 from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
-from grpodx.run.metrics import DiagnosticMetrics
+from grpodx.run.metrics import DiagnosticMetrics, completion_stats, truncation_warning
 from grpodx.run.results import eval_records, gather
 from grpodx.run.secrets import redact
 from grpodx.train.data import CaseDataModule
@@ -33,6 +35,8 @@ from grpodx.train.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss
 from grpodx.train.optim import OptimConfig, build_optimizer
 from grpodx.train.rewards import RewardWeights, Rubric, mean_parts, reward_funcs
 from grpodx.types import STATUSES, Episode
+
+TURN_BUDGET_CHOICES = ("validate_test", "always", "off")
 
 
 def stable_seed(*parts: object) -> int:
@@ -55,6 +59,7 @@ class DoctorGRPO(L.LightningModule):
         max_env_error_fraction: float = 0.5,
         seed: int = 0,
         validate_before_fit: bool = True,
+        eval_turn_budgets: Literal["validate_test", "always", "off"] = "validate_test",
     ) -> None:
         """
         Args:
@@ -71,32 +76,46 @@ class DoctorGRPO(L.LightningModule):
                 seed, so a resumed run repeats an uninterrupted one.
             validate_before_fit: `fit` validates once before the first step
                 (results/val_step_000000.json, the run's "before").
+            eval_turn_budgets: where evaluations also measure accuracy at every turn budget
+                2..max_turns (one more rollout of the cases per budget, forced to diagnose at
+                its last turn): "validate_test" (the validate and test commands), "always"
+                (fit's validations too) or "off". Budget 1, which gives accuracy_open and
+                asking_gain, runs in every evaluation whatever this says (docs/metrics.md).
         """
-        require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
+        require(
+            "model",
+            {
+                "max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]"),
+                "eval_turn_budgets": (eval_turn_budgets in TURN_BUDGET_CHOICES, f"one of {', '.join(TURN_BUDGET_CHOICES)}"),
+            },
+            {"max_env_error_fraction": max_env_error_fraction, "eval_turn_budgets": eval_turn_budgets},
+        )
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
         # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
-        plain = json.loads(
-            json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
-        )
+        top = {
+            "max_env_error_fraction": max_env_error_fraction,
+            "seed": seed,
+            "validate_before_fit": validate_before_fit,
+            "eval_turn_budgets": eval_turn_budgets,
+        }
+        plain = json.loads(json.dumps(redact(hparams | top)))
         self.save_hyperparameters(plain)
-        if rollout.top_p != 1.0:
-            raise ValueError(
-                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
-            )
+        # the GRPO log-probs are those of the plain softmax at rollout.temperature
+        require("model.rollout", {"top_p": (rollout.top_p == 1.0, "1 for training (the loss's log-probs assume the plain softmax)")}, rollout)
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
         self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
-        self.validate_before_fit = validate_before_fit
+        self.validate_before_fit, self.eval_turn_budgets = validate_before_fit, eval_turn_budgets
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self.engine: RolloutEngine | None = None
         self.last_episodes: list[Episode] = []
         samples = {"train": rollout.group_size, "val": rollout.eval_samples, "test": rollout.eval_samples}
-        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n) for stage, n in samples.items()})
+        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n, max_turns=rollout.max_turns) for stage, n in samples.items()})
         self._eval_records: dict[str, list[dict[str, Any]]] = {"val": [], "test": []}
         self.eval_results: dict[str, tuple[dict[str, float], list[dict[str, Any]]]] = {}
         """Finished evaluations (metrics, every rank's episode records) for the ResultsWriter."""
@@ -186,9 +205,9 @@ class DoctorGRPO(L.LightningModule):
     def check_env_errors(self, episodes: list[Episode]) -> None:
         failed = [e for e in episodes if e.status == "env_error"]
         if len(failed) > self.max_env_error_fraction * len(episodes):
-            raise RuntimeError(
-                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge this step, more than "
-                f"max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
+            raise EnvFailureStop(
+                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge at step {self.global_step + 1}, more than "
+                f"model.max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
             )
 
     def update(self, episodes: list[Episode], advantages: list[float]) -> tuple[LossStats, float, int]:
@@ -211,7 +230,7 @@ class DoctorGRPO(L.LightningModule):
         passes = [(batch, idx, *self._fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
         optimizer = cast(LightningOptimizer, self.optimizers())
         scheduler = cast(LRScheduler, self.lr_schedulers())
-        stats, total = LossStats(), 0.0
+        stats, total, norms = LossStats(), 0.0, []
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
             with self._local_backward():
@@ -221,10 +240,18 @@ class DoctorGRPO(L.LightningModule):
                     stats.add(s)
                     total += float(loss.detach())
             self._sum_gradients_over_ranks()
+            norms.append(self._grad_norm())
+            stats.learning_rate = float(optimizer.param_groups[0]["lr"])  # the rate this step uses
             self.clip_gradients(optimizer.optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
+        stats.grad_norm = sum(norms) / len(norms)
         return stats, total / self.grpo.mu, int(batch.loss_mask.sum()) if batch else 0
+
+    def _grad_norm(self) -> float:
+        """The trainable gradient's total L2 norm before clipping (TRL's grad_norm); 0 with no gradient."""
+        grads = [p.grad for p in self.policy.parameters() if p.requires_grad and p.grad is not None]
+        return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
 
     def rows_with_signal(self, advantages: list[float], adapter_is_base: bool) -> list[int]:
         """Rows whose loss has a gradient. A zero-advantage row's surrogate is exactly 0; its k3 KL
@@ -252,10 +279,10 @@ class DoctorGRPO(L.LightningModule):
     ) -> tuple[torch.Tensor, LossStats]:
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         mask = batch.loss_mask[idx].to(self.device)
-        logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1], 0 off the mask
+        logp, entropy = self.policy.log_probs_and_entropy(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1] each, 0 off the mask
         if ref is None and self.grpo.beta > 0:
             ref = logp.detach()  # the adapter equals the base: the reference is this very pass
-        return grpo_loss(
+        loss, stats = grpo_loss(
             logp,
             old if old is not None else logp.detach(),
             ref,
@@ -267,6 +294,8 @@ class DoctorGRPO(L.LightningModule):
             aggregation=self.grpo.aggregation,
             normalizer=normalizer,
         )
+        stats.entropy_sum = float(entropy[mask.bool()].sum()) if entropy is not None else 0.0
+        return loss, stats
 
     # --- data parallel: each rank owns whole groups ---------------------------------------------
     def _distributed(self) -> bool:
@@ -306,6 +335,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
+            **{f"train/{k}": v for k, v in completion_stats(episodes, self.policy.stop_ids).items()},
             **{f"reward/{name}": value for name, value in mean_parts([e.parts for e in scored if e.parts])},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
@@ -347,20 +377,34 @@ class DoctorGRPO(L.LightningModule):
     def test_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
-    def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
+    def _eval_episodes(self, batch: list[Case], turns: int | None = None) -> list[Episode]:
         """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
-        seeded by the case alone so that every run and every rank sees the same patient."""
+        seeded by the case alone so that every run and every rank sees the same patient; with
+        `turns`, under that turn budget (the same seeds: each budget's episode pairs with the
+        full one)."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
         torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
-        episodes = self.rollouts.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature, evaluation=True)
+        config = self.rollout_config
+        episodes = self.rollouts.run(batch, seeds, config.eval_samples, config.eval_temperature, evaluation=True, turns=turns)
         self.score(episodes)
         return episodes
 
+    def turn_budgets(self) -> list[int]:
+        """The budgets this evaluation rolls out again: 1 always (accuracy_open), 2..max_turns
+        as `eval_turn_budgets` says. A full budget that the main rollout already forces is
+        not rolled out twice."""
+        extra = self.eval_turn_budgets == "always" or (self.eval_turn_budgets == "validate_test" and self.trainer.state.fn != "fit")
+        budgets = range(1, self.rollout_config.max_turns + 1) if extra else [1]
+        return [b for b in budgets if not (b == self.rollout_config.max_turns and self.rollout_config.force_final_diagnosis)]
+
     def _evaluate(self, batch: list[Case], stage: str) -> None:
         episodes = self._eval_episodes(batch)
+        budgets = {b: self._eval_episodes(batch, turns=b) for b in self.turn_budgets()}
+        if self.rollout_config.force_final_diagnosis:
+            budgets[self.rollout_config.max_turns] = episodes  # the main rollout is this budget
         metrics, mc = self.stage_metrics(stage), self.rollout_config.show_options
-        metrics.update_from(episodes, mc)
-        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc)
+        metrics.update_from(episodes, mc, budgets)
+        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc, budgets)
         self.last_episodes = episodes
 
     def eval_progress(self, stage: str) -> dict[str, float]:
@@ -371,20 +415,12 @@ class DoctorGRPO(L.LightningModule):
         return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
-        """One evaluation episode per case, as records: what was asked, concluded and scored."""
-        return [
-            {
-                "case": e.case.id,
-                "truth": e.case.diagnosis,
-                "diagnosis": e.diagnosis,
-                "differential": list(e.differential),
-                "status": e.status,
-                "credit": e.verdict.credit if e.verdict else 0.0,
-                "reward": e.reward,
-                "transcript": e.transcript(),
-            }
-            for e in self._eval_episodes(batch)
-        ]
+        """The evaluation episodes as transcript records (`results.episode_record`, the one record
+        of an episode), each with its conversation as Markdown under "transcript"."""
+        episodes = self._eval_episodes(batch)
+        top_k, mc = self.stage_metrics("test").top_k, self.rollout_config.show_options
+        records = eval_records(episodes, self.rollout_config.eval_samples, top_k, mc)
+        return [{**record, "transcript": e.transcript()} for record, e in zip(records, episodes)]
 
     def on_validation_epoch_start(self) -> None:
         self._eval_records["val"] = []
@@ -406,6 +442,9 @@ class DoctorGRPO(L.LightningModule):
         metrics.reset()
         records = gather(self._eval_records[stage])
         self.eval_results[stage] = (results, records)
+        warning = truncation_warning(stage, results)
+        if warning:
+            rank_zero_warn(warning)
         if results:
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
