@@ -419,7 +419,7 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
     import torch
 
     from grpodx.policy.loading import compute_dtype
-    from grpodx.train.warmup import supervised_steps
+    from grpodx.train.sft import supervised_steps
 
     flops = _sibling("flops")
     module = _module(configs, configs["grpo"].beta or 0.04)  # beta > 0 and a moved adapter: the reference pass is taken
@@ -432,7 +432,13 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
     rate = rates[runs_in]["flops_per_s"] if runs_in in rates else rates["float32"]["flops_per_s"]
     rows = [(ids.tolist(), [0] + mask.long().tolist()) for ids, mask in zip(batch.input_ids, batch.loss_mask)]
     loss_s = flops.best_of(lambda: _loss_pass(module, batch), args.repeats)
-    warmup_s = flops.best_of(lambda: supervised_steps(policy, rows, 1, 1e-6, len(rows), 0), args.repeats)
+    params = [p for p in policy.parameters() if p.requires_grad]
+
+    def warmup_step() -> None:  # as WarmUp.run calls it: one AdamW step over every row
+        log_probs = lambda ids, attention, where: policy.log_probs(ids, attention, where=where)  # noqa: E731
+        supervised_steps(log_probs, params, rows, policy.tokenizer.pad_token_id, steps=1, lr=1e-6, batch_size=len(rows), seed=0, device=policy.device)
+
+    warmup_s = flops.best_of(warmup_step, args.repeats)
     attention = flops.attention_flops(policy.model.config, *batch.input_ids.shape)  # one forward's
     return {
         "config": args.config,
