@@ -89,15 +89,15 @@ class GrpodxProvider(CustomLLM):
             text, prompt, completion = respond(f"{PROVIDER}/{model}", messages, int(optional_params.get("seed") or 0))
         except EmbeddedRequestError as error:
             raise CustomLLMError(400, str(error)) from error
-        model_response.choices[0].message.content = text  # type: ignore[union-attr]
+        model_response.choices[0].message.content = text
         model_response.model = f"{PROVIDER}/{model}"
         model_response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)  # type: ignore[attr-defined]
         return model_response
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return self._respond(model, messages, kwargs["model_response"], kwargs.get("optional_params") or {})
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return self._respond(model, messages, kwargs["model_response"], kwargs.get("optional_params") or {})
 
 
