@@ -1,4 +1,4 @@
-"""`python -m grpodx bench rollout|step --config FILE`: throughput of the rollout and of the update.
+"""`python -m grpodx bench rollout|step|matmul --config FILE`: throughput of the rollout and of the update.
 
 (`bench inquiry` is the inquiry environment's ceiling and floor: benchmarks/inquiry.py.)
 
@@ -10,7 +10,9 @@ times on the same work (the same RNG state) after one untimed run and reports th
 generation-vs-ceiling ratio is the median of each pair's (this machine's speed drifts).
 `bench step` times the GRPO loss pass
 (policy + reference + backward at doctor positions) against a plain forward+backward over the
-same tokens, and each configuration's peak memory in a fresh process. Both print one JSON object.
+same tokens, and each configuration's peak memory in a fresh process. `bench matmul` measures the
+machine's matmul rate at the model's shapes and the loss pass and a warm-up step as a share of it
+(benchmarks/flops.py says what is counted). Each prints one JSON object.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import yaml
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grpodx bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    for name in ("rollout", "step", "_memory"):
+    for name in ("rollout", "step", "matmul", "_memory"):
         p = sub.add_parser(name)
         p.add_argument("--config", required=True, help="a fit config (its model: section is used)")
         p.add_argument("--model", default=None, help="override model.policy.model (a folder or id)")
@@ -44,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     rollout.add_argument("--episodes", type=int, default=16)
     rollout.add_argument("--max-turns", type=int, default=None, help="override model.rollout.max_turns")
     rollout.add_argument("--no-sequential", action="store_true", help="skip the one-at-a-time baseline")
-    for name in ("rollout", "step", "_memory"):
+    sub.choices["matmul"].add_argument("--no-profile", action="store_true", help="skip the profile of a loss pass")
+    sub.choices["matmul"].add_argument("--min-seconds", type=float, default=0.2, help="each shape's product is repeated for this long, 3 times")
+    for name in ("rollout", "step", "matmul", "_memory"):
         sub.choices[name].add_argument("--repeats", type=int, default=3, help="timed runs of each measurement")
     sub.choices["_memory"].add_argument("--beta", type=float, required=True)
     return parser
@@ -74,20 +78,25 @@ def main(argv: list[str]) -> int:
         return _inquiry_main(argv[1:])
     args = _parser().parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    run = {"rollout": bench_rollout, "step": bench_step, "_memory": _memory}[args.what]
+    run = {"rollout": bench_rollout, "step": bench_step, "matmul": bench_matmul, "_memory": _memory}[args.what]
     print(json.dumps(run(args, _configs(args)), indent=2))
     return 0
 
 
 def _inquiry_main(argv: list[str]) -> int:
+    return int(_sibling("inquiry").main(argv))
+
+
+def _sibling(name: str) -> Any:
+    """benchmarks/<name>.py, beside this file (the benchmarks are files of the clone, not a package)."""
     import importlib.util
 
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inquiry.py")
-    spec = importlib.util.spec_from_file_location("grpodx_bench_inquiry", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"grpodx_bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return int(module.main(argv))
+    return module
 
 
 # --- rollout ------------------------------------------------------------------------------------
@@ -136,6 +145,10 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
         "ceiling": ceiling.result(),
         "generation_vs_ceiling": statistics.median(pairs),
     }
+    result["critical_path"] = critical_path(batched, args.latency_ms)
+    result["rollout_vs_critical_path"] = batched["seconds"] / result["critical_path"]["seconds"]
+    for measured in (batched, sequential or {}):
+        measured.pop("paths", None)  # one pair per episode: read by critical_path, too long to print
     if sequential:
         result["sequential"] = sequential
         result["rollout_vs_sequential"] = batched["episodes_per_s"] / sequential["episodes_per_s"]
@@ -184,6 +197,7 @@ def _timed_run(engine, calls: list[tuple[list, int]], temperature: float) -> dic
         "prefill_tokens_encoded_per_episode": (decoded.prefill_tokens - decoded.shared_prefill_tokens) / len(episodes),
         "prefill_tokens_per_episode_without_cache": sum(_full_reencoding(e) for e in episodes) / len(episodes),
         "tokens_added_per_episode": sum(len(e.token_ids) for e in episodes) / len(episodes),
+        "paths": episode_paths(episodes),
         "_prompts": [e.token_ids[: e.doctor_mask.index(1)] if 1 in e.doctor_mask else e.token_ids for e in episodes],
     }
 
@@ -202,6 +216,25 @@ def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     result["generated_tokens_per_s"] = result["generated_tokens"] / result["seconds"]
     result["generated_tokens_per_s_while_generating"] = result["generated_tokens"] / max(result["generate_s"], 1e-9)
     return result
+
+
+# --- critical path -------------------------------------------------------------------------------
+def episode_paths(episodes) -> list[tuple[int, int]]:
+    """Each episode's (patient waits, sampled tokens): its share of any schedule. One wait per patient
+    message (the opening and each reply); each sampled token needs a forward of its own, after the one
+    before it (a turn's prefill forward samples its first token). The embedded judge does not wait."""
+    return [(sum(m["role"] == "patient" for m in e.dialogue), sum(e.doctor_mask)) for e in episodes]
+
+
+def critical_path(run: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+    """The least wall time any schedule of this run's episodes needs: the longest episode's patient
+    waits at the server's latency plus its forwards at this run's measured cost of a forward (its
+    generation seconds over its forwards, prefill forwards included). Batching cannot go below it:
+    an episode's forwards and waits alternate, each needing the one before."""
+    per_forward = run["generate_s"] / max(run["forwards"], 1)
+    waits, tokens = max(run["paths"], key=lambda p: p[0] * latency_ms / 1000 + p[1] * per_forward)
+    path = {"patient_waits": waits, "forwards": tokens, "per_forward_s": per_forward, "waits_s": waits * latency_ms / 1000, "forwards_s": tokens * per_forward}
+    return path | {"seconds": path["waits_s"] + path["forwards_s"]}
 
 
 def _full_reencoding(episode) -> int:
@@ -379,3 +412,48 @@ class _Peak:
 def _rss() -> int:
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# --- matmul -------------------------------------------------------------------------------------
+def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from grpodx.policy.loading import compute_dtype
+    from grpodx.train.sft import supervised_steps
+
+    flops = _sibling("flops")
+    module = _module(configs, configs["grpo"].beta or 0.04)  # beta > 0 and a moved adapter: the reference pass is taken
+    policy, batch = module.policy, _synthetic_batch(configs, configs["grpo"].micro_batch_size)
+    tokens, doctor = batch.input_ids.numel(), int(batch.loss_mask.sum())
+    body, head = flops.linear_shapes(policy.model)
+    dtypes = [torch.float32] + ([torch.bfloat16] if flops.native_bf16(policy.device) else [])
+    rates = {str(d).removeprefix("torch."): flops.matmul_rate(body, head, tokens, doctor, d, policy.device, args.min_seconds) for d in dtypes}
+    runs_in = str(compute_dtype(policy.config.precision, policy.device.type) or torch.float32).removeprefix("torch.")
+    rate = rates[runs_in]["flops_per_s"] if runs_in in rates else rates["float32"]["flops_per_s"]
+    rows = [(ids.tolist(), [0] + mask.long().tolist()) for ids, mask in zip(batch.input_ids, batch.loss_mask)]
+    loss_s = flops.best_of(lambda: _loss_pass(module, batch), args.repeats)
+    params = [p for p in policy.parameters() if p.requires_grad]
+
+    def warmup_step() -> None:  # as WarmUp.run calls it: one AdamW step over every row
+        log_probs = lambda ids, attention, where: policy.log_probs(ids, attention, where=where)  # noqa: E731
+        supervised_steps(log_probs, params, rows, policy.tokenizer.pad_token_id, steps=1, lr=1e-6, batch_size=len(rows), seed=0, device=policy.device)
+
+    warmup_s = flops.best_of(warmup_step, args.repeats)
+    attention = flops.attention_flops(policy.model.config, *batch.input_ids.shape)  # one forward's
+    return {
+        "config": args.config,
+        "model": configs["policy"].model,
+        "threads": torch.get_num_threads(),
+        "timed_in": flops.clock_name(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "rows": len(rows),
+        "tokens": tokens,
+        "doctor_tokens": doctor,
+        "body_weights": sum(c * i * o for (i, o), c in body.items()),
+        "head": {"hidden": head[0], "vocab": head[1]},
+        "matmul_rate": rates,
+        "passes_run_in": runs_in,
+        "loss_pass": flops.achieved(loss_s, flops.counted_flops(body, head, tokens, doctor, passes=3), rate, attention * 4),
+        "warmup_step": flops.achieved(warmup_s, flops.counted_flops(body, head, tokens, doctor, passes=2), rate, attention * 3),
+        "loss_pass_profile_top10": [] if args.no_profile else flops.profile_top(lambda: _loss_pass(module, batch)),
+    }

@@ -1,6 +1,9 @@
-"""One model call through `litellm.acompletion`: concurrency limit, timeout, retries, usage.
+"""One model call: concurrency limit, timeout, retries, usage.
 
-Every patient and judge call goes through `ModelCaller.complete`, whatever the backend. We
+Every patient and judge call goes through `ModelCaller.complete`, whatever the backend: remote
+model strings through `litellm.acompletion`, the embedded `grpodx/...` backends in-process
+(`providers.respond`, the same answer LiteLLM's custom provider gives, without its per-call
+overhead). We
 retry ourselves (LiteLLM's and the OpenAI client's own retries are switched off) so that which
 errors are retried, the backoff and the counters live in one place: timeouts, 429, 5xx,
 connection errors and empty replies are retried; an authentication or bad-request error is
@@ -11,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import litellm
 
 from grpodx.env.base import EnvError, EnvStats
 from grpodx.env.config import ModelConfig
+from grpodx.env.providers import PROVIDER, EmbeddedRequestError, respond
 
 # LiteLLM prints a 'Give Feedback / Get Help' banner on every failed call (21-32 a flaky run);
 # our retries, counters and EnvError already say what failed, once.
@@ -31,11 +36,22 @@ _RETRYABLE = (
     litellm.APIConnectionError,
     litellm.BadGatewayError,
 )
-_FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError, litellm.BadRequestError)
+_FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError, litellm.BadRequestError, EmbeddedRequestError)
 
 
 class EmptyReply(RuntimeError):
     """The model answered with no text."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answered call: the text and what it cost."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    priced: bool = True
 
 
 def _retryable(error: BaseException) -> bool:
@@ -81,7 +97,16 @@ class ModelCaller:
                 await asyncio.sleep(self.config.retry_backoff * 2**attempt * random.uniform(0.8, 1.2))
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def _once(self, messages: list[dict[str, str]], seed: int | None) -> Any:
+    async def _once(self, messages: list[dict[str, str]], seed: int | None) -> Reply:
+        if self.config.model.startswith(f"{PROVIDER}/"):
+            reply = Reply(*respond(self.config.model, messages, seed or 0))
+        else:
+            reply = await self._litellm(messages, seed)
+        if not reply.text.strip():
+            raise EmptyReply("the model returned an empty reply")
+        return reply
+
+    async def _litellm(self, messages: list[dict[str, str]], seed: int | None) -> Reply:
         cfg = self.config
         kwargs: dict[str, Any] = {"seed": seed} if seed is not None else {}
         call = litellm.acompletion(
@@ -97,31 +122,28 @@ class ModelCaller:
             drop_params=True,  # e.g. `seed` where a provider does not take it
             **kwargs,
         )
-        # The client timeout does not bind custom providers or a stuck connection; this does.
+        # The client timeout does not bind a stuck connection; this does.
         response = await asyncio.wait_for(call, timeout=cfg.timeout)
         content = response.choices[0].message.content if response.choices else None
-        if not content or not content.strip():
-            raise EmptyReply("the model returned an empty reply")
-        return response
-
-    def _account(self, response: Any) -> str:
         usage = getattr(response, "usage", None)
-        if usage is not None:
-            self.stats.prompt_tokens += int(usage.prompt_tokens or 0)
-            self.stats.completion_tokens += int(usage.completion_tokens or 0)
-        self.stats.cost_usd += self._cost(response)
-        return str(response.choices[0].message.content).strip()
-
-    def _cost(self, response: Any) -> float:
-        if self.config.model.startswith("grpodx/"):
-            return 0.0  # embedded backends cost nothing
         # LiteLLM prices every response as it returns it (None where it knows no price); pricing
         # it again with completion_cost() took a tenth of each call's CPU
         cost = (getattr(response, "_hidden_params", None) or {}).get("response_cost")
-        if cost is None:
+        return Reply(
+            text=str(content or ""),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=float(cost or 0.0),
+            priced=cost is not None,
+        )
+
+    def _account(self, reply: Reply) -> str:
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        self.stats.cost_usd += reply.cost_usd
+        if not reply.priced:
             self.stats.extra["unpriced_calls"] = self.stats.extra.get("unpriced_calls", 0.0) + 1
-            return 0.0
-        return float(cost)
+        return reply.text.strip()
 
     def _describe(self, error: BaseException, limit: int = 300) -> str:
         text = " ".join(str(error).split())

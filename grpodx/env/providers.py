@@ -9,10 +9,12 @@ truth, the answer and the judge's ICD-10-CM coding of it, done by `LiteLLMJudge`
 index it was given), so no diagnosis index lives in LiteLLM's process-wide provider map.
 Token counts are whitespace words: the embedded backends have no tokenizer, and cost is zero.
 
-They answer inside `acompletion` without a thread on purpose: an answer is pure-Python string
-work (benchmarks/env_calls.py: about 4 ms a patient answer, 0.3 ms a grade, 12% and 2% of a
-call's time on a loaded 2-core machine), the GIL would run a thread no sooner, and a thread hop
-adds to it. What limits calls/s is LiteLLM's own per-call overhead, which no backend removes.
+grpodx's own patient and judge (`ModelCaller`) call `respond` in-process, without LiteLLM's
+request machinery, which cost 7-10 ms of client CPU per call against microseconds to a few
+milliseconds of backend work (benchmarks/env_calls.py measures both); the same retries,
+counters and leak checks apply. Remote model strings always go through `litellm.acompletion`.
+The provider stays registered for code that calls LiteLLM with a `grpodx/` string itself.
+No thread: an answer is pure-Python string work, which the GIL would run no sooner.
 """
 
 from __future__ import annotations
@@ -61,21 +63,35 @@ BACKENDS: dict[str, Callable[[list[dict[str, Any]], int], str]] = {
 }
 
 
+class EmbeddedRequestError(ValueError):
+    """A request an embedded backend cannot answer (unknown model, malformed messages): retrying cannot help."""
+
+
+def respond(model: str, messages: list[dict[str, Any]], seed: int) -> tuple[str, int, int]:
+    """An embedded backend's answer to `grpodx/<backend>`, with prompt and completion sizes in
+    whitespace words: (text, prompt_tokens, completion_tokens)."""
+    backend = BACKENDS.get(model.split("/")[-1])
+    if backend is None:
+        raise EmbeddedRequestError(f"unknown model {model}; known: {', '.join(f'{PROVIDER}/{b}' for b in BACKENDS)}")
+    try:
+        text = backend(messages, seed)
+    except (ValueError, KeyError, TypeError) as error:
+        raise EmbeddedRequestError(f"{model}: bad request: {error}") from error
+    return text, sum(len(str(m.get("content", "")).split()) for m in messages), len(text.split())
+
+
 class GrpodxProvider(CustomLLM):
-    """Answers `grpodx/<backend>` model strings in-process."""
+    """Answers `grpodx/<backend>` model strings inside LiteLLM, for code that calls
+    `litellm.acompletion` itself; grpodx's own patient and judge call `respond` directly."""
 
     def _respond(self, model: str, messages: list[dict[str, Any]], model_response: ModelResponse, optional_params: dict) -> ModelResponse:
-        backend = BACKENDS.get(model.split("/")[-1])
-        if backend is None:
-            raise CustomLLMError(404, f"unknown model {PROVIDER}/{model}; known: {', '.join(f'{PROVIDER}/{b}' for b in BACKENDS)}")
         try:
-            text = backend(messages, int(optional_params.get("seed") or 0))
-        except (ValueError, KeyError, TypeError) as error:  # a malformed request: retrying cannot help
-            raise CustomLLMError(400, f"{PROVIDER}/{model}: bad request: {error}") from error
+            text, prompt, completion = respond(f"{PROVIDER}/{model}", messages, int(optional_params.get("seed") or 0))
+        except EmbeddedRequestError as error:
+            raise CustomLLMError(400, str(error)) from error
         model_response.choices[0].message.content = text
         model_response.model = f"{PROVIDER}/{model}"
-        prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
-        model_response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=len(text.split()), total_tokens=prompt + len(text.split()))  # type: ignore[attr-defined]
+        model_response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)  # type: ignore[attr-defined]
         return model_response
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
