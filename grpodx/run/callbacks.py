@@ -6,13 +6,16 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info
+
+if TYPE_CHECKING:
+    from grpodx.train.module import DoctorGRPO
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -61,10 +64,10 @@ def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) 
     if trainer.is_global_zero:
         headline = ("train/reward", "train/accuracy", "train/credit")
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
-        card = AdapterCard(
-            base_model=pl_module.policy.config.model, steps=trainer.global_step, data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics
-        )
-        pl_module.policy.save_adapter(folder, card)
+        policy = cast("DoctorGRPO", pl_module).policy
+        data = list(getattr(getattr(trainer, "datamodule", None), "sources", []) or [])
+        card = AdapterCard(base_model=policy.config.model, steps=trainer.global_step, data=data, metrics=metrics)
+        policy.save_adapter(folder, card)
     return folder
 
 
@@ -116,9 +119,9 @@ class TranscriptLogger(L.Callback):
 
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
         writer = getattr(trainer.logger, "experiment", None)
-        if not (trainer.is_global_zero and hasattr(writer, "add_text")):
+        if not (trainer.is_global_zero and writer is not None and hasattr(writer, "add_text")):
             return
-        for i, episode in enumerate(pl_module.last_episodes[: self.num_transcripts]):
+        for i, episode in enumerate(cast("DoctorGRPO", pl_module).last_episodes[: self.num_transcripts]):
             writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
 
 
@@ -135,7 +138,7 @@ class EvalProgress(L.Callback):
 
     @staticmethod
     def _show(trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        bar, shown = trainer.progress_bar_callback, pl_module.eval_progress(stage)
+        bar, shown = trainer.progress_bar_callback, cast("DoctorGRPO", pl_module).eval_progress(stage)
         if not (shown and trainer.is_global_zero):
             return
         if isinstance(bar, TQDMProgressBar):
