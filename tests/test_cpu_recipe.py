@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -16,6 +17,7 @@ SMALL = ["--trainer.max_steps=1", "--trainer.limit_val_batches=1", "--trainer.en
          "--model.grpo.micro_batch_size=2", "--data.batch_size=1", "--data.eval_batch_size=1", "--data.max_eval_cases=1"]  # fmt: skip
 
 
+@pytest.mark.slow  # converts SmolLM2
 def test_cpu_recipe_trains_smollm2_offline_and_chats(smollm2, model_cache, tmp_path):
     main(["fit", "--config", str(ROOT / "configs" / "cpu.yaml"), f"--trainer.default_root_dir={tmp_path}", f"--model.policy.cache_dir={model_cache}", *SMALL])
     run = sorted((tmp_path / "lightning_logs").glob("version_*"))[-1]
