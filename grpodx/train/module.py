@@ -409,7 +409,10 @@ class DoctorGRPO(L.LightningModule):
         as `last_evaluation` for the ResultsWriter; the metrics also go to the logger."""
         metrics = self.stage_metrics(stage)
         results = metrics.results()
-        metrics.reset()
+        # `validate` (fit's before among them) runs in inference mode and fit's own validation
+        # under no_grad: reset states made in inference mode could not be updated in place later
+        with torch.inference_mode(False):
+            metrics.reset()
         records = gather(self._eval_records[stage])
         self.last_evaluation = Evaluation(stage, self.evaluation_name(stage), results, records)
         if results:
