@@ -12,7 +12,8 @@ from grpodx.train.module import DoctorGRPO
 
 @pytest.fixture(scope="module")
 def module(model_cache):
-    return DoctorGRPO(policy=PolicyConfig(cache_dir=model_cache, max_seq_len=1024))
+    # fp32: the lean and plain updates are compared to 1e-6 (see tiny_policy in conftest.py)
+    return DoctorGRPO(policy=PolicyConfig(cache_dir=model_cache, max_seq_len=1024, precision="fp32"))
 
 
 def batch(advantages):

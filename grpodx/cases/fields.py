@@ -50,6 +50,6 @@ def check_unknown(raw: dict[str, Any], allowed: set[str], where: str, prefix: st
 def body_system_for_icd10(code: str) -> str:
     """The body system of an ICD-10 code's chapter ('other' for symptom, injury and unknown
     codes): `grpodx.clinical.icd10.body_system`, the one chapter rule."""
-    from grpodx import icd10  # the code set loads in seconds: only when a code needs a system
+    from grpodx.clinical import icd10  # the code set loads in seconds: only when a code needs a system
 
     return icd10.body_system(code.split(",")[0].strip())
