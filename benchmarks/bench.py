@@ -1,5 +1,7 @@
 """`python -m grpodx bench rollout|step --config FILE`: throughput of the rollout and of the update.
 
+(`bench inquiry` is the inquiry environment's ceiling and floor: benchmarks/inquiry.py.)
+
 `bench rollout` runs `--episodes` episodes against a local OpenAI-compatible patient that answers
 after `--latency-ms` (grpodx.testing.fake_server), batched as training does, each run followed by the
 ceiling: one raw batched `transformers.generate` of as many new tokens per row at the same batch
@@ -59,11 +61,24 @@ def _model(args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["inquiry"]:  # no model and no fit config: its own parser, in inquiry.py
+        return _inquiry_main(argv[1:])
     args = _parser().parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     run = {"rollout": bench_rollout, "step": bench_step, "_memory": _memory}[args.what]
     print(json.dumps(run(args, _model(args)), indent=2))
     return 0
+
+
+def _inquiry_main(argv: list[str]) -> int:
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inquiry.py")
+    spec = importlib.util.spec_from_file_location("grpodx_bench_inquiry", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.main(argv))
 
 
 # --- rollout ------------------------------------------------------------------------------------

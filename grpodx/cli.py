@@ -15,7 +15,7 @@ from pathlib import Path
 TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
-    "bench": ("benchmarks/bench.py", "throughput of rollouts (bench rollout) and of the update (bench step), as JSON"),
+    "bench": ("benchmarks/bench.py", "rollout/update throughput (bench rollout|step); inquiry ceiling and floor (bench inquiry), as JSON"),
     "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
     "report": ("grpodx.tools.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
     "chat": ("grpodx.tools.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),

@@ -111,6 +111,17 @@ def test_generate_stops_at_an_authentication_error_or_a_failing_first_request(tm
         assert len(err) == 1 and err[0].startswith(said), err
 
 
+def test_generate_retries_a_server_error_as_the_patient_and_judge_do(tmp_path):
+    """503s are retried with backoff by the one ModelCaller, three times (before, the OpenAI
+    client's own two retries were all a first request got, and the run stopped)."""
+    replies = iter([503, 503, 503, json.dumps(card("Pericarditis"))])
+    out = tmp_path / "cases.jsonl"
+    with FakeOpenAIServer(lambda request: next(replies)) as server:
+        code = main(["generate", "--model", "openai/fake", "-n", "1", "-o", str(out), "--api-base", server.url, "--api-key", "sk-test"])
+    assert code == 0 and len(server.requests) == 4
+    assert [c.diagnosis for c in read_cases(out)[0]] == ["Pericarditis"]
+
+
 def test_stats_lists_cases_that_name_their_diagnosis(tmp_path, capsys):
     leaky = case_record("leaky", chief_complaint="I think I have pneumonia again.")
     path = tmp_path / "cases.jsonl"

@@ -89,3 +89,36 @@ def test_bad_condition_is_an_error_or_reported(DDXPLUS, tmp_path):
     assert report.read == len(conditions_) and report.accepted == len(conditions_) - 2 and len(cases) == 2 * report.accepted
     assert [where.rsplit(":", 1)[1] for where, _ in report.rejected] == ["Croup", "Ebola"]
     assert "icd10-id" in report.rejected[1][1]
+
+
+# --- initial-evidence mode: DDXPlus the way its agents play it ---------------------------------
+def test_initial_evidence_opens_with_one_shared_symptom_and_leaves_it_out_of_the_facts(DDXPLUS):
+    CONDITIONS, evidences = conditions(DDXPLUS), json.loads((DDXPLUS / "release_evidences.json").read_text(encoding="utf-8"))
+    plain, _ = import_ddxplus(DDXPLUS, seed=0, variants_per_disease=4)
+    cases, report = load_source(f"ddxplus-initial:{DDXPLUS}", seed=0, variants_per_disease=4)
+    assert report.read == report.accepted == len(CONDITIONS) and len(cases) == len(plain)
+    statements = {name: {first_person(evidences[k]["question_en"]) for k in c["symptoms"]} for name, c in CONDITIONS.items()}
+    holders: dict[str, set[str]] = {}
+    for name, found in statements.items():
+        for statement in found:
+            holders.setdefault(statement, set()).add(name)
+    for case, before in zip(cases, plain):
+        assert case.id == before.id.replace("ddxplus/", "ddxplus-initial/", 1) and case.source == "ddxplus-initial"
+        assert case.chief_complaint in statements[case.diagnosis] and case.cluster == case.chief_complaint
+        assert case.chief_complaint not in {f.text for f in case.facts}  # the rest comes only by asking
+        assert {f.text for f in case.facts} == {f.text for f in before.facts} - {case.chief_complaint}
+    # an opening any other condition can have too, so it does not name the condition
+    shared = [c for c in cases if len(holders[c.chief_complaint]) > 1]
+    assert len(shared) >= 0.8 * len(cases)
+
+
+@pytest.mark.shared_data
+def test_the_49_pathologies_fall_into_clusters_by_shared_initial_symptom(shared_data):
+    cases, _ = load_source(f"ddxplus-initial:{shared_data / 'ddxplus'}", seed=0, variants_per_disease=10)
+    by_cluster: dict[str, set[str]] = {}
+    for case in cases:
+        by_cluster.setdefault(case.cluster, set()).add(case.diagnosis)
+    assert len({c.diagnosis for c in cases}) == 49
+    big = [name for name, members in by_cluster.items() if len(members) >= 4]
+    assert len(big) >= 8 and sum(len(by_cluster[n]) for n in big) >= 60
+    assert sum(len(members) > 1 for members in by_cluster.values()) >= 0.8 * len(by_cluster)

@@ -71,3 +71,21 @@ def test_skip_invalid_counts_and_reports_every_bad_record(tmp_path):
 def test_icd10_is_normalised(tmp_path):
     cases, _ = read_cases(write_lines(tmp_path / "c.jsonl", [case_record(icd10="j17, j18")]))
     assert cases[0].icd10 == "J17, J18"
+
+
+def test_key_facts_and_cluster_survive_a_round_trip(tmp_path):
+    record = case_record("k", cluster="acute chest pain")
+    record["facts"][0]["key"] = True
+    cases, _ = read_cases(write_lines(tmp_path / "in.jsonl", [record]))
+    write_cases(tmp_path / "out.jsonl", cases)
+    again, _ = read_cases(tmp_path / "out.jsonl")
+    assert again == cases
+    assert (again[0].cluster, [f.key for f in again[0].facts]) == ("acute chest pain", [True, False])
+
+
+def test_a_key_flag_that_is_not_a_boolean_is_named(tmp_path):
+    record = case_record("k")
+    record["facts"][1]["key"] = "yes"
+    with pytest.raises(CaseError) as error:
+        read_cases(write_lines(tmp_path / "in.jsonl", [record]))
+    assert error.value.field == "facts[1].key"

@@ -53,7 +53,7 @@ def test_unknown_format_and_missing_path_are_clear(tmp_path):
         load_source(str(odd))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_source(f"mediq:{tmp_path / 'nope.jsonl'}")
-    with pytest.raises(ValueError, match=r"unknown format 'foo'; known formats: builtin, jsonl, agentclinic, ddxplus, mediq"):
+    with pytest.raises(ValueError, match=r"unknown format 'foo'; known formats: builtin, inquiry, jsonl, agentclinic, ddxplus, ddxplus-initial, mediq"):
         load_source("foo:bar")
 
 

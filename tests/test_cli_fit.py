@@ -99,6 +99,9 @@ def test_predict_writes_its_records_to_the_run(tiny_run, tmp_path, model_cache):
     (run,) = (tmp_path / "lightning_logs").glob("version_*")
     records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
+    # one record of an episode: a prediction holds every field of a transcript line
+    evaluated = json.loads(sorted((tiny_run / "transcripts").glob("val_step_*.jsonl"))[0].read_text().splitlines()[0])
+    assert set(evaluated) - {"stage"} <= set(records[0])
     assert all(r["transcript"] for r in records)
 
 

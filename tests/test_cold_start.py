@@ -7,7 +7,8 @@ from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
 from grpodx.rollout.dialogue import DIAGNOSIS_PREFIX, format_grade
 from grpodx.rollout.engine import RolloutConfig, RolloutEngine
 from grpodx.train.rewards import RewardWeights, Rubric, reward_funcs
-from grpodx.train.warmup import WarmUp, conversation_ids, fact_question
+from grpodx.train.sft import conversation_ids
+from grpodx.train.warmup import WarmUp, fact_question
 from grpodx.types import RewardParts
 
 from case_helpers import judge_index

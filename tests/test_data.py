@@ -104,5 +104,5 @@ def test_a_diagnosis_subset_keeps_only_those_cases_and_names_unknown_ones():
     kept = {c.diagnosis for c in data.train_cases + data.val_cases + data.test_cases}
     assert kept == {"Gout", "Acute asthma"} and len(data.train_cases + data.val_cases + data.test_cases) == 10
     assert len(data.all_cases()) > 10  # the judge still knows every loaded diagnosis
-    with pytest.raises(ValueError, match=r"data.diagnoses: \['goutt'\]"):
+    with pytest.raises(ValueError, match=r"data.diagnoses: \['Goutt'\]"):  # as the user wrote it
         CaseDataModule(diagnoses=["Goutt"]).setup()

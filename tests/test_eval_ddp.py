@@ -46,5 +46,8 @@ def test_two_process_ddp_evaluation_matches_one_process(tmp_path, model_cache):
     for name, value in one["metrics"].items():
         assert two["metrics"][name] == pytest.approx(value, abs=1e-6), name
     assert one["intervals"] == two["intervals"]
+    # what asking bought, turn budgets included, adds up over ranks like the rest
+    assert {"accuracy_open", "asking_gain", "question_yield", "repeated_questions", "accuracy_by_turns/3"} <= set(two["metrics"])
+    assert one["tests"] == two["tests"] and two["tests"]["asking_gain"]["pairs"] == 5
     lines = [json.loads(line) for line in (ddp / "transcripts" / "test.jsonl").read_text().splitlines()]
     assert sorted(r["case"] for r in lines) == two["case_ids"]

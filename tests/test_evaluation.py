@@ -59,6 +59,12 @@ def test_fit_validates_before_the_first_step_and_after_training(runs):
         low, value, high = (before["intervals"][figure][k] for k in ("low", "value", "high"))
         assert low <= value <= high and value == pytest.approx(before["metrics"][figure]), figure
     assert any(k.startswith("by_system/") for k in before["metrics"])
+    # what asking bought: the first-turn pass runs in fit's validations, the other budgets do not
+    for figure in ["accuracy_open", "asking_gain", "question_yield", "repeated_questions", "accuracy_by_turns/1"]:
+        assert figure in before["metrics"] and figure in before["intervals"], figure
+    assert not any(k.startswith("accuracy_by_turns/") and k != "accuracy_by_turns/1" for k in before["metrics"])
+    assert "key_fact_recall" not in before["metrics"]  # the bank's cases mark no key facts
+    assert before["tests"]["asking_gain"]["pairs"] == 4
     lines = transcripts(fitted, "val_step_000000")
     assert sorted(r["case"] for r in lines) == before["case_ids"]
     first = lines[0]
@@ -80,12 +86,41 @@ def test_test_before_and_after_on_the_same_cases(runs):
     assert said(runs["ckpt"]) == said(runs["adapter"])
 
 
+def test_test_measures_accuracy_at_every_turn_budget(runs, tmp_path, model_cache):
+    out, lines = result(runs["base"], "test"), transcripts(runs["base"], "test")
+    budgets = [f"accuracy_by_turns/{b}" for b in (1, 2, 3)]  # tiny.yaml: max_turns 3
+    for figure in budgets:
+        low, value, high = (out["intervals"][figure][k] for k in ("low", "value", "high"))
+        assert low <= value <= high and value == pytest.approx(out["metrics"][figure]), figure
+    assert out["metrics"]["accuracy_open"] == out["metrics"]["accuracy_by_turns/1"]
+    solved = [r["correct"] and r["status"] == "diagnosed" for r in lines]
+    for b in (1, 2, 3):  # each budget's figure is the mean of its paired episodes, failures as wrong
+        assert out["metrics"][f"accuracy_by_turns/{b}"] == pytest.approx(sum(r["by_turns"][str(b)]["correct"] for r in lines) / len(lines))
+    gain = sum(s - r["values"]["accuracy_open"] for s, r in zip(solved, lines)) / len(lines)
+    assert out["metrics"]["asking_gain"] == pytest.approx(gain)
+    assert out["tests"]["asking_gain"]["pairs"] == len(lines) and 0 < out["tests"]["asking_gain"]["p"] <= 1
+    # model.eval_turn_budgets=off keeps only the first-turn pass, on the same episodes
+    off = run("test", tmp_path, model_cache, "--model.eval_turn_budgets=off")
+    cheap = result(off, "test")
+    assert [k for k in cheap["metrics"] if k.startswith("accuracy_by_turns/")] == ["accuracy_by_turns/1"]
+    assert cheap["metrics"]["accuracy_open"] == out["metrics"]["accuracy_open"] and cheap["metrics"]["accuracy"] == out["metrics"]["accuracy"]
+
+
 def test_external_agentclinic_cases_are_the_test_set(tmp_path, model_cache):
     folder = run("test", tmp_path, model_cache, f"--data.test_cases=agentclinic:{AGENTCLINIC}")
     lines = transcripts(folder, "test")
     expected = len(AGENTCLINIC.read_text().splitlines())
     assert len(lines) == expected == result(folder, "test")["cases"]
     assert {r["source"] for r in lines} == {"agentclinic"}  # not the built-in test split
+
+
+def test_inquiry_test_cases_get_key_fact_recall_with_its_interval(tmp_path, model_cache):
+    folder = run("test", tmp_path, model_cache, "--data.test_cases=inquiry", "--model.eval_turn_budgets=off")
+    out, lines = result(folder, "test"), transcripts(folder, "test")
+    assert {r["source"] for r in lines} == {"inquiry"} and all(r["key_facts"] for r in lines)
+    assert set(out["intervals"]["key_fact_recall"]) == {"value", "low", "high"}
+    shown = [len(set(r["key_facts"]) & set(r["revealed_facts"])) / len(r["key_facts"]) for r in lines]
+    assert out["metrics"]["key_fact_recall"] == pytest.approx(sum(shown) / len(shown))
 
 
 def test_samples_per_case_give_pass_at_n(tmp_path, model_cache):
@@ -123,12 +158,15 @@ def test_report_of_a_fit_run_renders_in_chromium(runs, tmp_path):
     assert main_report([str(runs["fit"]), "--out", str(page)]) == 0
     text = page.read_text()
     assert "http://" not in text and "https://" not in text and 'src="data:image/png;base64,' in text
-    for heading in ["Training curves", "Before and after", "Accuracy by body system", "Turns per episode", "Most common wrong diagnoses", "Sample transcripts"]:
+    headings = ["Training curves", "Before and after", "Accuracy by body system", "Turns per episode", "What asking bought", "Most common wrong diagnoses"]
+    for heading in [*headings, "Sample transcripts"]:
         assert heading in text, heading
     assert "McNemar" in text and "paired bootstrap" in text and "<details><summary>reasoning" in text
     counts, shot = render(page, tmp_path)
     assert counts["images"] == counts["decoded"] == 3  # curves, body systems, turns
     assert counts["rows"] >= 9 + 1 + 1  # headline metrics, a body system, a wrong diagnosis
+    assert "only budget 1 was evaluated" in text  # fit's validations skip the other budgets
+    assert "val/accuracy_open" in runs_curves(runs["fit"])  # drawn beside val/accuracy
     assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -137,16 +175,23 @@ def test_report_compares_two_test_runs_on_the_same_cases(runs, tmp_path):
     assert main_report([str(runs["ckpt"]), "--compare", str(runs["base"]), "--out", str(page)]) == 0
     text = page.read_text()
     assert "same 4 cases" in text and "before: " in text and "after: " in text
+    assert "Accuracy by turn budget" in text and text.count("right only after asking") == 2  # before and after
     counts, _ = render(page, tmp_path)
-    assert counts["images"] == counts["decoded"] == 2  # no training curves in test-only runs
+    assert counts["images"] == counts["decoded"] == 3  # no training curves in test-only runs; body systems, turns, turn budgets
     # --curves draws the training curves of the fit that made the evaluated weights
     assert main_report([str(runs["ckpt"]), "--compare", str(runs["base"]), "--curves", str(runs["fit"]), "--out", str(page)]) == 0
-    assert render(page, tmp_path)[0]["images"] == 3
+    assert render(page, tmp_path)[0]["images"] == 4
 
 
 def test_report_names_a_folder_without_results(tmp_path, capsys):
     assert main_report([str(tmp_path)]) == 2
     assert f"{tmp_path}: no results/ folder" in capsys.readouterr().out
+
+
+def runs_curves(folder):
+    from grpodx.tools.report import read_curves
+
+    return read_curves(folder)
 
 
 def main_report(argv):

@@ -11,6 +11,7 @@ from grpodx.cases.errors import CaseError
 from grpodx.cases.fields import check_unknown, normalise_icd10, strings
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, DiseaseTemplate, TemplateFact
 from grpodx.cases.tally import ImportReport, json_lines, parse_records
+from grpodx.clinical.text import diagnosis_key
 
 MIN_FACTS = 8
 
@@ -19,16 +20,18 @@ def _fact(raw: Any, where: str, index: int) -> TemplateFact:
     name = f"facts[{index}]"
     if not isinstance(raw, dict):
         raise CaseError(where, name, "must be an object")
-    check_unknown(raw, {"kind", "text", "ask", "core"}, where, f"{name}.")
+    check_unknown(raw, {"kind", "text", "ask", "core", "key"}, where, f"{name}.")
     if raw.get("kind") not in FACT_KINDS:
         raise CaseError(where, f"{name}.kind", f"must be one of {', '.join(FACT_KINDS)}")
-    if not isinstance(raw.get("core", False), bool):
-        raise CaseError(where, f"{name}.core", "must be true or false")
+    for flag in ("core", "key"):
+        if not isinstance(raw.get(flag, False), bool):
+            raise CaseError(where, f"{name}.{flag}", "must be true or false")
     return TemplateFact(
         kind=raw["kind"],
         text=strings(raw.get("text"), where, f"{name}.text"),
         ask=tuple(a.lower() for a in strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)),
-        core=raw.get("core", False),
+        core=raw.get("core", False) or raw.get("key", False),  # a key fact is in every case
+        key=raw.get("key", False),
     )
 
 
@@ -78,10 +81,17 @@ def builtin_templates() -> tuple[DiseaseTemplate, ...]:
         if entry.name.endswith(".jsonl"):
             with resources.as_file(entry) as path:
                 templates.extend(load_templates(path))
+    _check_distinct(templates)
+    return tuple(templates)
+
+
+def _check_distinct(templates: list[DiseaseTemplate]) -> None:
+    """No name (diagnosis or alias) of one template is, after the judge's normalisation
+    (`diagnosis_key`: case, spelling, abbreviations), a name of another: the judge would code
+    both to one disease."""
     seen: dict[str, str] = {}
     for template in templates:
-        key = template.diagnosis.lower()
-        if key in seen:
-            raise CaseError(f"bank/{template.body_system}", "diagnosis", f"duplicate diagnosis {template.diagnosis!r}")
-        seen[key] = template.body_system
-    return tuple(templates)
+        for name in (template.diagnosis, *template.aliases):
+            key = diagnosis_key(name)
+            if seen.setdefault(key, template.diagnosis) != template.diagnosis:
+                raise CaseError(f"bank/{template.body_system}", "diagnosis", f"duplicate diagnosis {name!r}: also a name of {seen[key]!r}")

@@ -21,11 +21,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (("stats", "counts by body system, facts per case, validation problems"), ("show", "print one case")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("source", help="builtin, a path, or FORMAT:PATH (builtin, jsonl, agentclinic, ddxplus, mediq)")
+        command.add_argument("source", help="builtin, inquiry, a path, or FORMAT:PATH (builtin, inquiry, jsonl, agentclinic, ddxplus, mediq)")
         if name == "show":
             command.add_argument("id", help="the case id, e.g. builtin/acute-myocardial-infarction/0")
         command.add_argument("--skip-invalid", action="store_true", help="report bad records instead of failing on the first")
-        command.add_argument("--variants", type=int, default=1, help="cases per disease for template sources")
+        command.add_argument("--variants", type=int, default=None, help="cases per disease for template sources (default 1; 10 for inquiry)")
         command.add_argument("--seed", type=int, default=0)
     generate = commands.add_parser("generate", help="ask an LLM for case cards and write them as case JSONL")
     generate.add_argument("--model", required=True, help="a LiteLLM model string, e.g. openai/gpt-4o-mini")
@@ -45,7 +45,7 @@ def stats_lines(cases: list[Case]) -> list[str]:
     lines += [
         f"  {system:24s} {count:5d}  ({len({c.diagnosis for c in cases if c.body_system == system})} diagnoses)" for system, count in sorted(systems.items())
     ]
-    coded = [c for c in cases if c.source != "builtin"][:20]
+    coded = [c for c in cases if c.source not in ("builtin", "inquiry")][:20]  # the package's own are coded by hand
     if coded:
         lines.append("codes of imported cases (first 20):")
         lines += [f"  {c.icd10 or '-':9s} {c.body_system:22s} {c.diagnosis}" for c in coded]
@@ -55,9 +55,32 @@ def stats_lines(cases: list[Case]) -> list[str]:
         kinds = [Counter(f.kind for f in c.facts) for c in cases]
         lines.append("facts per case by kind (min/mean/max):")
         lines += [f"  {k:12s} {min(x[k] for x in kinds)}/{mean(x[k] for x in kinds):.1f}/{max(x[k] for x in kinds)}" for k in FACT_KINDS]
+        keys = [sum(f.key for f in c.facts) for c in cases]
+        if any(keys):
+            lines.append(f"key facts per case: min {min(keys)}, mean {mean(keys):.1f}, max {max(keys)}")
     coded = sum(bool(c.icd10) for c in cases)
     lines.append(f"with an ICD-10 code: {coded} of {len(cases)}; body system 'other': {systems.get('other', 0)}")
     lines.append(f"with answer options: {sum(bool(c.options) for c in cases)}")
+    return lines
+
+
+def cluster_lines(cases: list[Case]) -> list[str]:
+    """Per presentation cluster: naive Bayes from the opening alone and given every fact,
+    cross-validated over the seeded variants, beside the majority rate (`grpodx.cases.honesty`)."""
+    from grpodx.cases.honesty import cluster_honesty
+
+    if not any(c.cluster for c in cases):
+        return []
+    seeds = {c.id.rsplit("/", 1)[-1] for c in cases if c.cluster}
+    if len(seeds) < 2:
+        return ["clusters: naive Bayes figures need --variants 2 or more (cross-validated over seeded variants)"]
+    rows = cluster_honesty(cases)
+    lines = [
+        f"clusters: {len(rows)}, diagnoses in clusters: {sum(r.diagnoses for r in rows)}",
+        "  naive Bayes accuracy by cluster (opening: words, age band, sex; all: every fact too):",
+    ]
+    lines.append(f"  {'dx':>3s} {'cases':>5s} {'majority':>8s} {'opening':>8s} {'all':>6s}  cluster")
+    lines += [f"  {r.diagnoses:3d} {r.cases:5d} {r.majority:8.0%} {r.opening:8.0%} {r.all_facts:6.0%}  {r.cluster}" for r in rows]
     return lines
 
 
@@ -78,6 +101,8 @@ def problem_lines(cases: list[Case], rejected: list[tuple[str, str]]) -> list[st
 
 
 def _load(args: argparse.Namespace) -> tuple[list[Case], list[str]]:
+    if args.variants is None:  # inquiry's per-cluster figures are cross-validated over variants
+        args.variants = 10 if args.source.split(":")[0] == "inquiry" else 1
     cases, report = load_source(args.source, seed=args.seed, variants_per_disease=args.variants, skip_invalid=args.skip_invalid)
     return cases, [report.summary(max_rejected=0), *problem_lines(cases, report.rejected)]
 
@@ -87,12 +112,12 @@ def show_lines(case: Case) -> list[str]:
         f"id: {case.id}",
         f"diagnosis: {case.diagnosis}",
         f"aliases: {', '.join(case.aliases) or '-'}",
-        f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}",
+        f"icd10: {case.icd10 or '-'}   body system: {case.body_system}   source: {case.source}" + (f"   cluster: {case.cluster}" if case.cluster else ""),
         f"patient: {case.demographics or 'unknown'}",
         f"chief complaint: {case.chief_complaint}",
         "facts:",
     ]
-    lines += [f"  [{f.kind}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
+    lines += [f"  [{f.kind}{', key' if f.key else ''}] {f.text}" + (f"   (ask: {', '.join(f.ask)})" if f.ask else "") for f in case.facts]
     lines += [f"options: {' | '.join(case.options)}"] if case.options else []
     return lines
 
@@ -136,7 +161,7 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "stats":
             cases, lines = _load(args)
-            print("\n".join([lines[0], *stats_lines(cases), *lines[1:]]))
+            print("\n".join([lines[0], *stats_lines(cases), *cluster_lines(cases), *lines[1:]]))
             return 0
         return _show(args) if args.command == "show" else _generate(args)
     except (CaseError, ValueError, FileNotFoundError) as error:

@@ -1,11 +1,14 @@
 """Case cards written by an LLM: the disease is fixed before any conversation.
 
-Cards are asked for one at a time through `litellm.acompletion`, each prompt listing the
+Cards are asked for one at a time (through `env.calls.ModelCaller`), each prompt listing the
 diagnoses already written so the model does not repeat them, and suggesting a body system in
 rotation so the set spreads over the bank's systems. A reply is accepted only when it is JSON
-that the case parser accepts, names a diagnosis not yet generated, and neither its complaint
-nor its facts give the diagnosis away; otherwise the model is told what was wrong and asked
-again, up to `max_retries` times. API errors count as failed attempts too.
+that the case parser accepts, names a diagnosis not yet generated (as the judge counts
+diagnoses: `clinical.coding.concept_key`), and neither its complaint nor its facts give the
+diagnosis away; otherwise the model is told what was wrong and asked again, up to
+`max_retries` times. Each request goes through the patient's and judge's `ModelCaller`
+(timeouts, 429 and 5xx retried with backoff); a request that still fails counts as a failed
+attempt.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from grpodx.cases.errors import CaseError
 from grpodx.cases.jsonl import parse_case
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, Case
 from grpodx.cases.variation import slug
+from grpodx.env.base import EnvError
+from grpodx.env.calls import ModelCaller
+from grpodx.env.config import ModelConfig
 
 SYSTEMS = tuple(s for s in BODY_SYSTEMS if s != "other")
 
@@ -70,14 +76,15 @@ def card_json(reply: str) -> Any:
 
 
 def check_card(reply: str, where: str, taken: set[str]) -> Case:
-    """A valid new case from one reply, or ValueError/CaseError saying what is wrong."""
+    """A valid new case from one reply, or ValueError/CaseError saying what is wrong. `taken`:
+    the `diagnosis_keys` of the cards already generated."""
     raw = card_json(reply)
     if not isinstance(raw, dict):
         raise ValueError("the JSON must be an object")
     name = str(raw.get("diagnosis", ""))
     raw = {**raw, "id": f"generated/{slug(name) or 'unnamed'}", "source": "generated"}
     case = parse_case(raw, where)
-    repeated = [n for n in case.names if n.lower() in taken]
+    repeated = [n for n in case.names if diagnosis_keys([n]) & taken]
     if repeated:
         raise ValueError(f"{repeated[0]!r} was already generated; choose a different disease")
     leaks = name_leaks(case)
@@ -86,32 +93,38 @@ def check_card(reply: str, where: str, taken: set[str]) -> Case:
     return case
 
 
+def diagnosis_keys(names: list[str]) -> set[str]:
+    """The judge's keys of `names` (`concept_key` over the bank and ICD-10-CM): a card naming
+    "heart attack" repeats one that named "Myocardial infarction"."""
+    from grpodx.clinical.coding import bank_index, concept_key  # the ICD-10-CM code set takes seconds to import
+
+    return {concept_key(n, bank_index()) for n in names}
+
+
 def card_request(index: int, seed: int, taken: list[str]) -> str:
     system = SYSTEMS[(seed + index) % len(SYSTEMS)]
     avoid = f" Do not use any of these diagnoses: {'; '.join(taken)}." if taken else ""
     return f"Write case card {index + 1}, a disease of the {system} system.{avoid}"
 
 
-async def generate_card(index: int, completion: dict[str, Any], seed: int, max_retries: int, result: GenerationResult) -> Case | None:
+async def generate_card(index: int, caller: ModelCaller, seed: int, max_retries: int, result: GenerationResult) -> Case | None:
     """One valid card, or None (with the last problem in `result.failures`) after every retry failed."""
     request = card_request(index, seed, [c.diagnosis for c in result.cases])
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request}]
-    taken_lower = {n.lower() for c in result.cases for n in c.names}
+    taken = diagnosis_keys([n for c in result.cases for n in c.names])
     problem = ""
     for attempt in range(max_retries + 1):
         result.attempts += 1
         try:
-            response = await litellm.acompletion(messages=messages, seed=seed + index, **completion)
-            reply = response.choices[0].message.content or ""
-        except litellm.AuthenticationError as error:
-            raise GenerationStopped(f"authentication failed for {completion['model']}: {_first_line(error)}") from error
-        except Exception as error:  # noqa: BLE001 (any provider failure is one failed attempt, reported below)
-            if result.attempts == 1:  # the very first request: the model or server is wrong, not unlucky
-                raise GenerationStopped(f"the first request to {completion['model']} failed: {type(error).__name__}: {_first_line(error)}") from error
-            problem = f"API error: {type(error).__name__}: {error}"
+            reply = await caller.complete(messages, seed=seed + index)
+        except EnvError as error:  # the caller retried what a retry can fix; this one stays failed
+            stop = _stop_reason(error, caller.config.model, first=result.attempts == 1)
+            if stop:
+                raise GenerationStopped(stop) from error
+            problem = f"API error: {error}"
             continue
         try:
-            return check_card(reply, f"card {index + 1} attempt {attempt + 1}", taken_lower)
+            return check_card(reply, f"card {index + 1} attempt {attempt + 1}", taken)
         except (ValueError, CaseError) as error:  # json.JSONDecodeError is a ValueError
             problem = str(error)
             messages += [
@@ -134,20 +147,29 @@ async def generate_cases(
     timeout: float = 120.0,
 ) -> GenerationResult:
     """`n` cards, one after another (each prompt lists the diagnoses before it)."""
-    # drop_params: providers without `seed` ignore it instead of failing the request.
-    completion: dict[str, Any] = {"model": model, "temperature": temperature, "timeout": timeout, "drop_params": True}
-    completion.update({k: v for k, v in (("api_base", api_base), ("api_key", api_key)) if v})
+    # a card of 10-14 facts is about a thousand tokens; 2048 leaves room for a sentence around it
+    caller = ModelCaller(ModelConfig(model=model, api_base=api_base, api_key=api_key, temperature=temperature, max_tokens=2048, timeout=timeout))
     litellm.suppress_debug_info = True  # one line per problem, not LiteLLM's banner per failed call
     result = GenerationResult(stopped=missing_credentials(model, api_key, api_base))
     for index in range(n if not result.stopped else 0):
         try:
-            case = await generate_card(index, completion, seed, max_retries, result)
+            case = await generate_card(index, caller, seed, max_retries, result)
         except GenerationStopped as error:
             result.stopped = str(error)
             break
         if case is not None:
             result.cases.append(case)
     return result
+
+
+def _stop_reason(error: EnvError, model: str, first: bool) -> str:
+    """Why no further request should be made after `error`, or '' when the next may succeed:
+    an authentication error, or the very first request failing (the model or server is wrong,
+    not unlucky)."""
+    cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+    if isinstance(cause, litellm.AuthenticationError):
+        return f"authentication failed for {model}: {_first_line(cause)}"
+    return f"the first request to {model} failed: {type(cause).__name__}: {_first_line(cause)}" if first else ""
 
 
 def _first_line(error: Exception) -> str:

@@ -1,7 +1,7 @@
 """Concrete cases as JSONL, one `Case` object a line: the project's own interchange format.
 
 Fields: id, diagnosis, aliases, icd10, body_system, age, sex, chief_complaint,
-facts [{kind, text, ask}], options, source, infant_age ('8 months'). Required: id, diagnosis, chief_complaint, facts;
+facts [{kind, text, ask, key}], options, source, infant_age ('8 months'), cluster. Required: id, diagnosis, chief_complaint, facts;
 the rest default to empty / unknown ("other" for body_system).
 """
 
@@ -18,18 +18,21 @@ from grpodx.cases.fields import check_unknown, normalise_icd10, one_string, stri
 from grpodx.cases.schema import BODY_SYSTEMS, FACT_KINDS, SEXES, Case, Fact
 from grpodx.cases.tally import ImportReport, json_lines, parse_records
 
-CASE_FIELDS = {"id", "diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts", "options", "source", "infant_age"}
+CASE_FIELDS = {"id", "diagnosis", "aliases", "icd10", "body_system", "age", "sex", "chief_complaint", "facts", "options", "source", "infant_age", "cluster"}
 
 
 def parse_fact(raw: Any, where: str, index: int) -> Fact:
     name = f"facts[{index}]"
     if not isinstance(raw, dict):
         raise CaseError(where, name, "must be an object with kind, text and ask")
-    check_unknown(raw, {"kind", "text", "ask"}, where, f"{name}.")
+    check_unknown(raw, {"kind", "text", "ask", "key"}, where, f"{name}.")
     if raw.get("kind") not in FACT_KINDS:
         raise CaseError(where, f"{name}.kind", f"must be one of {', '.join(FACT_KINDS)}, got {raw.get('kind')!r}")
     ask = strings(raw.get("ask", []), where, f"{name}.ask", allow_empty=True)
-    return Fact(kind=raw["kind"], text=one_string(raw.get("text"), where, f"{name}.text"), ask=tuple(a.lower() for a in ask))
+    if not isinstance(raw.get("key", False), bool):
+        raise CaseError(where, f"{name}.key", f"must be true or false, got {raw.get('key')!r}")
+    text = one_string(raw.get("text"), where, f"{name}.text")
+    return Fact(kind=raw["kind"], text=text, ask=tuple(a.lower() for a in ask), key=raw.get("key", False))
 
 
 def _age(value: Any, where: str) -> int | None:
@@ -75,7 +78,14 @@ def parse_case(raw: Any, where: str) -> Case:
         options=_options(raw, (diagnosis, *aliases), where),
         source=one_string(raw.get("source", "jsonl"), where, "source"),
         infant_age=_infant_age(raw.get("infant_age", ""), where),
+        cluster=_cluster(raw.get("cluster", ""), where),
     )
+
+
+def _cluster(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise CaseError(where, "cluster", f"must be a string (the presentation cluster, '' for none), got {value!r}")
+    return value.strip()
 
 
 def _infant_age(value: Any, where: str) -> str:
@@ -88,7 +98,7 @@ def _infant_age(value: Any, where: str) -> str:
 
 def case_to_dict(case: Case) -> dict[str, Any]:
     record = asdict(case)
-    record["facts"] = [{"kind": f.kind, "text": f.text, "ask": list(f.ask)} for f in case.facts]
+    record["facts"] = [{"kind": f.kind, "text": f.text, "ask": list(f.ask), **({"key": True} if f.key else {})} for f in case.facts]
     return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
 

@@ -48,6 +48,9 @@ class Fact:
     ask: tuple[str, ...] = ()
     """Cues in a doctor's question that this fact answers: lower-case words, word stems or
     phrases ("fever", "radiat", "blood pressure"). Empty for imported facts without cues."""
+    key: bool = False
+    """A key fact: one that tells this diagnosis apart from the others of its presentation
+    cluster (inquiry cases). `key_fact_recall` is the share of these the patient revealed."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Case:
     infant_age: str = ""
     """A baby's age as the source gave it ('8 months', '3 weeks', '2 days'); '' otherwise
     (`age` is whole years, 0 for a baby)."""
+    cluster: str = ""
+    """The presentation cluster the case belongs to (inquiry cases: every diagnosis of a cluster
+    opens with the same complaint); '' for sources without clusters."""
 
     @property
     def demographics(self) -> str:
@@ -105,6 +111,8 @@ class TemplateFact:
     ask: tuple[str, ...] = ()
     core: bool = False
     """Core facts appear in every case of the disease; the others are sampled."""
+    key: bool = False
+    """Carried to `Fact.key`; a key fact is always core."""
 
 
 @dataclass(frozen=True)

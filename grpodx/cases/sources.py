@@ -1,8 +1,10 @@
 """Case sources by name: `builtin`, a path (format guessed from it), or `format:path`.
 
-Formats: builtin (disease templates; bare `builtin` is the package bank), jsonl (concrete
-cases), agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), mediq (JSONL).
-Template sources (builtin, ddxplus) yield `variants_per_disease` seeded cases per disease;
+Formats: builtin (disease templates; bare `builtin` is the package bank), inquiry (presentation
+clusters, `grpodx.cases.clusters`; bare `inquiry` is the package's), jsonl (concrete cases),
+agentclinic (OSCE JSONL), ddxplus (knowledge-base folder), ddxplus-initial (the same, each case
+opening with one shared symptom, DDXPlus's initial evidence), mediq (JSONL).
+Template sources (builtin, inquiry, ddxplus, ddxplus-initial) yield `variants_per_disease` seeded cases per disease;
 record sources (jsonl, agentclinic, mediq) yield one case per record.
 """
 
@@ -41,6 +43,12 @@ def _builtin(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tu
     return cases, report
 
 
+def _inquiry(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
+    from grpodx.cases.clusters import load_inquiry
+
+    return load_inquiry(path, seed, count)
+
+
 def _jsonl(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     return read_cases(path, skip_invalid=skip_invalid)
 
@@ -57,6 +65,12 @@ def _ddxplus(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tu
     return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid)
 
 
+def _ddxplus_initial(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
+    from grpodx.cases.importers.ddxplus import import_ddxplus
+
+    return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid, initial_evidence=True)
+
+
 def _mediq(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.mediq import import_mediq
 
@@ -65,9 +79,11 @@ def _mediq(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tupl
 
 LOADERS: dict[str, Loader] = {
     "builtin": _builtin,
+    "inquiry": _inquiry,
     "jsonl": _jsonl,
     "agentclinic": _agentclinic,
     "ddxplus": _ddxplus,
+    "ddxplus-initial": _ddxplus_initial,
     "mediq": _mediq,
 }
 
@@ -95,14 +111,14 @@ def guess_format(path: Path) -> str:
 
 
 def parse_spec(spec: str) -> tuple[str, Path | None]:
-    """'builtin' -> ('builtin', None); 'mediq:x.jsonl' -> ('mediq', x.jsonl); 'x.jsonl' -> guessed."""
-    if spec == "builtin":
-        return "builtin", None
+    """'builtin' -> ('builtin', None); 'inquiry' -> ('inquiry', None); 'mediq:x.jsonl' -> ('mediq', x.jsonl); 'x.jsonl' -> guessed."""
+    if spec in ("builtin", "inquiry"):
+        return spec, None
     name, sep, rest = spec.partition(":")
     if sep and name in LOADERS:
         path = Path(rest).expanduser()
     elif sep and re.fullmatch(r"[A-Za-z_][\w-]+", name) and not Path(spec).expanduser().exists():
-        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, PATH or FORMAT:PATH)")
+        raise ValueError(f"case source {spec!r}: unknown format {name!r}; known formats: {', '.join(LOADERS)} (builtin, inquiry, PATH or FORMAT:PATH)")
     else:
         path, name = Path(spec).expanduser(), ""
     if not path.exists():

@@ -29,11 +29,12 @@ def case_id(template: DiseaseTemplate, seed: int, source: str = "builtin") -> st
     return f"{source}/{slug(template.diagnosis)}/{seed}"
 
 
-def instantiate(template: DiseaseTemplate, seed: int, *, source: str = "builtin", all_facts: bool = False) -> Case:
+def instantiate(template: DiseaseTemplate, seed: int, *, source: str = "builtin", all_facts: bool = False, cluster: str = "") -> Case:
     """One case of `template`; deterministic in (template.diagnosis, seed).
 
     `all_facts` keeps every fact in template order (still varying age, sex and wording): the
-    canonical case of an imported disease. `source` names the case's origin and id prefix.
+    canonical case of an imported disease. `source` names the case's origin and id prefix;
+    `cluster` the presentation cluster it belongs to ('' for none).
     """
     # A string seed is hashed with SHA-512 by `random`, so it is stable across processes.
     rng = random.Random(f"{template.diagnosis}\x00{seed}")
@@ -51,7 +52,7 @@ def instantiate(template: DiseaseTemplate, seed: int, *, source: str = "builtin"
     rng.shuffle(chosen)
     if all_facts:
         chosen = list(template.facts)
-    facts = tuple(Fact(kind=f.kind, text=rng.choice(f.text), ask=f.ask) for f in chosen)
+    facts = tuple(Fact(kind=f.kind, text=rng.choice(f.text), ask=f.ask, key=f.key) for f in chosen)
     return Case(
         id=case_id(template, seed, source),
         diagnosis=template.diagnosis,
@@ -63,4 +64,5 @@ def instantiate(template: DiseaseTemplate, seed: int, *, source: str = "builtin"
         chief_complaint=complaint,
         facts=facts,
         source=source,
+        cluster=cluster,
     )

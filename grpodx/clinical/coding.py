@@ -1,7 +1,8 @@
 """Diagnosis names to concepts: the bank's and the loaded cases' names over ICD-10-CM.
 
-Used by the judge (what did the doctor name?) and by the importers (which code and body
-system does an imported case's diagnosis have?). How a name becomes a concept, first hit wins:
+Used by the judge (what did the doctor name?), by the importers (which code and body
+system does an imported case's diagnosis have?) and, through `concept_key`, wherever two
+diagnoses are compared (splits, data filters, the bank, generated cards). How a name becomes a concept, first hit wins:
 1. Names: the bank's diagnoses and aliases and the given cases', then every ICD-10-CM title
    and inclusion term, compared after `bare_key` (case, punctuation, British spelling,
    brackets, leading 'probable'/'the', abbreviations such as MI, PE, T2DM, NSTEMI expanded).
@@ -184,3 +185,19 @@ def code_diagnosis(name: str) -> tuple[str, str]:
         return "", "other"
     bank = {t.diagnosis: t.body_system for t in builtin_templates()}
     return concept.code, bank.get(concept.name) or icd10.body_system(concept.code)
+
+
+def concept_key(name: str, index: DiagnosisIndex) -> str:
+    """The key under which the judge counts diagnosis names as one disease: the concept `index`
+    codes `name` to ('name|code'), or the bare name when it codes to none. Case splits, data
+    filters, the bank and generated cards compare diagnoses by this key, so no two names the
+    judge calls one disease are told apart anywhere else.
+
+    >>> index = bank_index()
+    >>> concept_key("heart attack", index) == concept_key("Myocardial infarction", index) == concept_key("MI", index)
+    True
+    >>> concept_key("Gout", index) == concept_key("Acute asthma", index)
+    False
+    """
+    concept = index.resolve(name)
+    return f"{concept.name}|{concept.code}" if concept else bare_key(name)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grpodx.cases.schema import FACT_KINDS, MEASURED_KINDS, Case, Fact
-from grpodx.clinical.text import STOPWORDS, canonical, content_stems, cue_spans
+from grpodx.clinical.text import STOPWORDS, canonical, content_stems, cue_spans, normalise
 
 MAX_FACTS = 3
 
@@ -67,7 +67,9 @@ MEASUREMENT_CUES = (
     "take a look",
     "blood work",
     "bloodwork",
-    "bloods",
+    "the bloods",
+    "some bloods",
+    "bloods done",
     "labs",
     "laboratory",
     "lab test",
@@ -213,6 +215,14 @@ def opening(sheet: PatientSheet, seed: int) -> str:
     return f"{greeting}{who} {sheet.chief_complaint}"
 
 
+_ACKNOWLEDGEMENT = re.compile(
+    r"(i see|i understand|understood|got it|ok|okay|alright|all right|right|sure|fine|good|great|thanks|thank you|hmm+|mm+|uh huh|oh)"
+    r"( (doctor|then|so|thanks|thank you|ok|okay|i see))*"
+)
+"""A turn that only acknowledges ("I see.", "Okay, thanks."): it asks for nothing, so nothing is
+answered ('see' is a cue of visual symptoms, and must not reveal them)."""
+
+
 def untagged(question: str) -> str:
     """The question without a trailing tag ('You smoke, right?' -> 'You smoke')."""
     return _TAG.sub("", question.strip())
@@ -223,34 +233,44 @@ def is_measurement(question: str) -> bool:
     return bool(cue_spans(canonical(question), MEASUREMENT_CUES))
 
 
+ASKING_WORDS = frozenset({"where"})
+"""Stopwords that still ask for something when a fact's cue names them: 'Where is the pain
+worst?' asks for the location fact, though 'where' says nothing in word overlap."""
+
+
 def _by_cues(question: str, facts: list[Fact], measuring: bool) -> list[Fact]:
     scored = []
     for position, fact in enumerate(facts):
-        spans = cue_spans(question, (*fact.ask, *KIND_CUES.get(fact.kind, ())))
+        cues = (*fact.ask, *KIND_CUES.get(fact.kind, ()))
+        spans = cue_spans(question, cues)
         if spans:
             measured_first = 0 if measuring and fact.kind in MEASURED_KINDS else 1
-            scored.append((measured_first, -len(spans), position, fact, spans))
+            # a phrase cue ('look like', 'how long') is meaningful even when made of stopwords
+            phrases = cue_spans(question, [c for c in cues if " " in c.strip()])
+            scored.append((measured_first, -len(spans), position, fact, spans, phrases))
     chosen: list[tuple[int, Fact]] = []
     covered: set[int] = set()
     answered: set[tuple[frozenset[int], bool]] = set()
-    for measured_first, _, _, fact, spans in sorted(scored, key=lambda item: item[:3]):
+    for measured_first, _, _, fact, spans, phrases in sorted(scored, key=lambda item: item[:3]):
         new = spans - covered
         # A further fact must answer a meaningful word no earlier fact answered ("take a deep
         # breath" asks about breathing, not about the medication fact whose cue is "take"), or
         # answer exactly what an earlier one did, from the same side of the measurement line
         # ("What medications do you take?": the prescriptions and the denied drying medicines).
         twin = (frozenset(spans), measured_first == 0) in answered
-        if len(chosen) < MAX_FACTS and ((not chosen and _meaningful(question, spans)) or twin or (new and _meaningful(question, new))):
+        if len(chosen) < MAX_FACTS and ((not chosen and _meaningful(question, spans, phrases)) or twin or (new and _meaningful(question, new, phrases))):
             chosen.append((min(spans), fact))
             covered |= spans
             answered.add((frozenset(spans), measured_first == 0))
     return [fact for _, fact in sorted(chosen, key=lambda item: item[0])]  # in the question's order
 
 
-def _meaningful(question: str, positions: set[int]) -> bool:
+def _meaningful(question: str, positions: set[int], phrases: set[int] | frozenset[int] = frozenset()) -> bool:
+    if positions & phrases:
+        return True
     start = 0
     for word in question.split(" "):
-        if positions & set(range(start, start + len(word))) and word not in STOPWORDS:
+        if positions & set(range(start, start + len(word))) and (word not in STOPWORDS or word in ASKING_WORDS):
             return True
         start += len(word) + 1
     return False
@@ -274,6 +294,8 @@ def _by_overlap(question: str, facts: list[Fact]) -> list[Fact]:
 def matching_facts(sheet: PatientSheet, question: str) -> list[Fact]:
     """The facts that answer `question` (empty when the case does not say)."""
     question = untagged(question)
+    if _ACKNOWLEDGEMENT.fullmatch(normalise(question)):
+        return []
     measuring = is_measurement(question)
     facts = [f for f in sheet.facts if measuring or f.kind not in MEASURED_KINDS]
     text = canonical(question)

@@ -24,6 +24,7 @@ from grpodx.policy.backends import Backend, DoctorBackend, pick_backend
 from grpodx.policy.loading import Precision, autocast
 from grpodx.policy.model_card import AdapterCard, write_card
 from grpodx.rollout.decode import DecodeStats, SequenceCache
+from grpodx.rollout.padding import pad_ids
 from grpodx.run.knobs import require
 
 if TYPE_CHECKING:
@@ -171,12 +172,8 @@ class Policy(nn.Module):
     ) -> list[list[int]]:
         """`transformers.generate`, left-padded and batched, re-encoding every prompt (the benchmark's ceiling)."""
         pad = self.tokenizer.pad_token_id
-        width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, prompt in enumerate(prompts):
-            ids[row, width - len(prompt) :] = torch.tensor(prompt)
-            mask[row, width - len(prompt) :] = 1
+        ids, mask = pad_ids(prompts, pad, left=True)
+        width = ids.shape[1]
         sampling: dict[str, float | int | bool] = (
             {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0} if temperature > 0 else {"do_sample": False}
         )

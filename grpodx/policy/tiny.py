@@ -16,9 +16,13 @@ import shutil
 import tempfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grpodx.types import ChatMessage
 
 TINY_MODEL = "grpodx/tiny-phi3"
-_VERSION = "v2"
+_VERSION = "v3"  # v3: trained on the rollout's tokens (train.sft), not the re-rendered template
 _SPECIALS = ["<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -111,7 +115,7 @@ _QUESTIONS = [
 ]
 
 
-def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]:
+def synthetic_conversations(count: int, seed: int) -> list[list[ChatMessage]]:
     """Conversations in the doctor's protocol: up to two questions answered by case facts, then a
     diagnosis that is right half of the time."""
     from grpodx.cases.bank import builtin_templates
@@ -122,7 +126,7 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
     conversations = []
     for _ in range(count):
         template = rng.choice(templates)
-        messages = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
+        messages: list[ChatMessage] = [{"role": "system", "content": system_prompt(5)}, {"role": "user", "content": rng.choice(template.chief_complaint)}]
         for _ in range(rng.randint(0, 2)):
             fact = rng.choice(template.facts)
             messages += [
@@ -137,32 +141,18 @@ def synthetic_conversations(count: int, seed: int) -> list[list[dict[str, str]]]
 
 
 def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) -> None:
-    """A few seconds of next-token training on the doctor's turns of synthetic conversations."""
-    import torch
-
+    """A few seconds of next-token training on the doctor's turns of synthetic conversations,
+    tokenised as the rollout holds them (`train.sft`, the warm-up's loop)."""
     from grpodx.rollout.template import ChatTokens
+    from grpodx.train.sft import causal_lm_log_probs, conversation_ids, supervised_steps
 
     chat = ChatTokens(tokenizer, [tokenizer.eos_token_id])
-    rows = []
-    for messages in synthetic_conversations(steps * batch_size // 4, seed):
-        ids, labels = [], []
-        for i, message in enumerate(messages):
-            piece = chat.encode(chat.render(messages[: i + 1], add_generation_prompt=False))[len(ids) :]
-            ids += piece
-            labels += piece if message["role"] == "assistant" else [-100] * len(piece)
-        rows.append((ids, labels))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    generator = random.Random(seed)
+    rows = [conversation_ids(chat, messages, tokenizer.eos_token_id) for messages in synthetic_conversations(steps * batch_size // 4, seed)]
     model.train()
-    for _ in range(steps):
-        batch = generator.sample(rows, batch_size)
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r, _ in batch])
-        labels = torch.tensor([y + [-100] * (width - len(y)) for _, y in batch])
-        loss = model(input_ids=ids, attention_mask=(labels != -100) | (ids != tokenizer.pad_token_id), labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
+    params = list(model.parameters())
+    supervised_steps(
+        causal_lm_log_probs(model), params, rows, tokenizer.pad_token_id, steps=steps, lr=3e-3, batch_size=batch_size, seed=seed, max_grad_norm=None
+    )
     model.eval()
 
 

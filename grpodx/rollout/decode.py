@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from grpodx.rollout.kv_cache import CACHE_ARG, cache_layers, new_cache, returned_cache, with_room
+from grpodx.rollout.padding import pad_ids
 
 
 @dataclass
@@ -91,16 +92,6 @@ def _batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list
     return layers, mask
 
 
-def _left_pad(chunks: list[list[int]], pad: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    width = max(len(c) for c in chunks)
-    ids = torch.full((len(chunks), width), pad, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for row, chunk in enumerate(chunks):
-        ids[row, width - len(chunk) :] = torch.tensor(chunk, dtype=torch.long)
-        mask[row, width - len(chunk) :] = 1
-    return ids.to(device), mask.to(device)
-
-
 def _unbatch(cache, mask: Tensor, caches: list[SequenceCache], fed: list[list[int]]) -> None:
     """Keep each row's real slots (mask == 1) as its new SequenceCache, in order."""
     for row, sequence in enumerate(caches):
@@ -120,7 +111,7 @@ def _prefill(
     first turn) are encoded once and their keys and values copied: the prompt's prefill is paid
     per case, not per attempt."""
     past, past_mask = _batch_past(caches, device)
-    ids, chunk_mask = _left_pad(chunks, pad_id, device)
+    ids, chunk_mask = (t.to(device) for t in pad_ids(chunks, pad_id, left=True))
     mask = torch.cat([past_mask, chunk_mask], dim=1)  # [B, P + W]
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)  # [B, P + W]: real tokens only
     if past is None:

@@ -12,13 +12,15 @@
    context (mask 0, no loss: the doctor did not sample it) before the doctor generates.
 4. A patient or judge failure makes the episode `env_error`; a context that cannot fit another
    turn makes it `truncated`.
+5. A run may take a smaller turn budget (`run(..., turns=b)`): the doctor is told b turns and
+   its b-th starts from the forced `DIAGNOSIS:`. Evaluations use it for accuracy by turn budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -29,6 +31,7 @@ from grpodx.env.base import EnvError, Judge, Patient
 from grpodx.policy.policy import Policy
 from grpodx.rollout.decode import SequenceCache
 from grpodx.rollout.dialogue import DIAGNOSIS_PREFIX, format_grade, opening_message, patient_message, read_doctor_turn, resolve_option, system_prompt
+from grpodx.rollout.padding import pack_rows
 from grpodx.rollout.template import ChatTokens
 from grpodx.run.knobs import require
 from grpodx.types import Episode
@@ -74,16 +77,16 @@ class RolloutConfig:
                 "temperature": (self.temperature >= 0, ">= 0"),
                 "top_p": (0 < self.top_p <= 1, "in (0, 1]"),
                 "eval_temperature": (self.eval_temperature >= 0, ">= 0"),
-                "eval_samples": (self.eval_samples >= 1, ">= 1"),
                 "eval_repetition_penalty": (self.eval_repetition_penalty > 0, "> 0"),
                 "eval_no_repeat_ngram_size": (self.eval_no_repeat_ngram_size >= 0, ">= 0"),
+                # greedy decoding would repeat one episode eval_samples times
+                "eval_samples": (
+                    self.eval_samples == 1 or (self.eval_samples > 1 and self.eval_temperature > 0),
+                    ">= 1, and 1 with greedy decoding (eval_temperature 0; set one > 0 for more)",
+                ),
             },
             self,
         )
-        if self.eval_samples > 1 and self.eval_temperature == 0:
-            raise ValueError(
-                f"rollout.eval_samples={self.eval_samples} with greedy decoding (rollout.eval_temperature=0) repeats one episode; set an eval_temperature > 0"
-            )
 
 
 @dataclass
@@ -111,10 +114,20 @@ class RolloutEngine:
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
-    def run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False) -> list[Episode]:
+    def run(
+        self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool = False, turns: int | None = None
+    ) -> list[Episode]:
         """`group_size` episodes of each case, in order; episode.group is the case's index.
-        `evaluation` applies the eval-only repetition settings."""
-        return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
+        `evaluation` applies the eval-only repetition settings; `turns` (1..max_turns) runs with
+        that turn budget instead, its last turn a forced diagnosis."""
+        configured = self.config
+        if turns is not None:
+            require("RolloutEngine.run", {"turns": (1 <= turns <= configured.max_turns, f"in 1..rollout.max_turns={configured.max_turns}")}, {"turns": turns})
+            self.config = replace(configured, max_turns=turns, force_final_diagnosis=True)
+        try:
+            return self.loop.run_until_complete(self._run(cases, seeds, group_size, temperature, evaluation))
+        finally:
+            self.config = configured
 
     async def _run(self, cases: list[Case], seeds: list[int], group_size: int, temperature: float, evaluation: bool) -> list[Episode]:
         began, generating = time.perf_counter(), self.times.generate_s
@@ -246,13 +259,6 @@ class PackedBatch:
 
 
 def pack(episodes: list[Episode], advantages: list[float], pad_id: int) -> PackedBatch:
-    width = max(len(e.token_ids) for e in episodes)
-    ids = torch.full((len(episodes), width), pad_id, dtype=torch.long)
-    attention = torch.zeros_like(ids)
-    doctor = torch.zeros_like(ids)
-    for row, episode in enumerate(episodes):
-        n = len(episode.token_ids)
-        ids[row, :n] = torch.tensor(episode.token_ids)
-        attention[row, :n] = 1
-        doctor[row, :n] = torch.tensor(episode.doctor_mask)
-    return PackedBatch(ids, attention, doctor[:, 1:].clone(), torch.tensor(advantages, dtype=torch.float32))
+    """The episodes' (ids, doctor mask) rows right-padded (`pack_rows`), with their advantages."""
+    ids, attention, loss_mask = pack_rows([(e.token_ids, e.doctor_mask) for e in episodes], pad_id)
+    return PackedBatch(ids, attention, loss_mask, torch.tensor(advantages, dtype=torch.float32))

@@ -14,6 +14,8 @@ from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, T
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_info
 
+from grpodx.run.knobs import require
+
 if TYPE_CHECKING:
     from grpodx.train.module import DoctorGRPO
 
@@ -37,8 +39,7 @@ class AdapterExport(L.Callback):
         Args:
             save_steps: export every this many optimizer steps (the seed's --save-steps).
         """
-        if save_steps < 1:
-            raise ValueError(f"adapter_export.save_steps must be >= 1, got {save_steps}")
+        require("adapter_export", {"save_steps": (save_steps >= 1, ">= 1")}, {"save_steps": save_steps})
         self.save_steps = save_steps
         self._last = -1
 
@@ -72,7 +73,8 @@ def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) 
 
 
 class PredictionWriter(BasePredictionWriter):
-    """`predict` writes one JSON line per case to <run>/predictions.jsonl: diagnosis, truth, credit, transcript."""
+    """`predict` writes one JSON line per episode to <run>/predictions.jsonl: the transcript record
+    (`results.episode_record`: case, truth, diagnosis, status, credit, reward, ...) and the transcript."""
 
     def __init__(self) -> None:
         super().__init__(write_interval="batch")
@@ -102,8 +104,8 @@ class TranscriptLogger(L.Callback):
             every_n_steps: write transcripts every this many optimizer steps (0: never in training).
             num_transcripts: conversations written each time.
         """
-        if every_n_steps < 0 or num_transcripts < 0:
-            raise ValueError(f"transcripts.every_n_steps and transcripts.num_transcripts must be >= 0, got {every_n_steps}, {num_transcripts}")
+        knobs = {"every_n_steps": every_n_steps, "num_transcripts": num_transcripts}
+        require("transcripts", {name: (value >= 0, ">= 0") for name, value in knobs.items()}, knobs)
         self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:

@@ -12,6 +12,15 @@ transcripts and the bootstrap intervals all read, so a figure means the same thi
 - mc_accuracy: over scored multiple-choice cases whose options were shown.
 - pass@n (n samples per case > 1): share of cases with at least one correct sample.
 - by_system/<body system>/{accuracy,credit,n}: scored episodes by the case's body system.
+
+What asking bought (`grpodx.run.inquiry`; docs/metrics.md), over every episode, a truncated
+or failed one counting as not solved:
+- accuracy_open: the same case and seed with the doctor made to diagnose at its first turn
+  (the evaluation's turn budget 1); asking_gain: solved - solved at budget 1, per episode.
+- accuracy_by_turns/<b>: solved with b turns, the last a forced diagnosis (evaluations only).
+- key_fact_recall: share of the case's key facts revealed; cases without key facts are absent.
+- question_yield: share of questions answered from the case (episodes that asked).
+- repeated_questions: questions per episode that repeat an earlier one's content words.
 """
 
 from __future__ import annotations
@@ -25,13 +34,19 @@ from torchmetrics import MeanMetric, Metric, MetricCollection
 
 from grpodx.cases.schema import BODY_SYSTEMS
 from grpodx.env.base import REDACTED
+from grpodx.run.inquiry import key_fact_recall, question_yield, repeated_questions, solved
+from grpodx.tools.stats import BY_TURNS
 from grpodx.types import Episode
 
-PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy")
+INQUIRY = ("accuracy_open", "asking_gain", "key_fact_recall", "question_yield", "repeated_questions")
+PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy", *INQUIRY)
 
 
-def episode_values(e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False) -> dict[str, float | None]:
-    """Every metric's value for one episode; None where the episode does not count."""
+def episode_values(
+    e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False, budgets: dict[int, Episode] | None = None
+) -> dict[str, float | None]:
+    """Every metric's value for one episode; None where the episode does not count. `budgets`
+    are the same case's episodes under each evaluated turn budget (1 gives accuracy_open)."""
     scored = e.trainable
     verdict = e.verdict
     rank = verdict.rank if verdict and verdict.rank else None
@@ -49,13 +64,34 @@ def episode_values(e: Episode, top_k: tuple[int, ...] = (3, 5), multiple_choice:
     }
     for k in top_k:
         values[f"accuracy@{k}"] = float(rank is not None and rank <= k) if scored else None
-    return values
+    return values | inquiry_values(e, budgets or {})
+
+
+def inquiry_values(e: Episode, budgets: dict[int, Episode]) -> dict[str, float | None]:
+    """What asking bought in one episode; `budgets[b]` is the paired episode with b turns."""
+    opened = budgets.get(1)
+    values: dict[str, float | None] = {
+        "accuracy_open": solved(opened) if opened else None,
+        "asking_gain": solved(e) - solved(opened) if opened else None,
+        "key_fact_recall": key_fact_recall(e.case, e.dialogue),
+        "question_yield": question_yield(e),
+        "repeated_questions": float(repeated_questions(e)),
+    }
+    return values | {f"{BY_TURNS}{b}": solved(other) for b, other in sorted(budgets.items())}
 
 
 def _format_part(e: Episode) -> float:
     if e.parts is None:
         raise ValueError(f"episode of case {e.case.id!r} ({e.status}) was not scored: score episodes (DoctorGRPO.score) before reading their metrics")
     return e.parts.format
+
+
+def paired_budgets(episodes: list[Episode], budgets: dict[int, list[Episode]]) -> list[dict[int, Episode]]:
+    """Per episode, its counterpart under each turn budget (the same case, seed and sample)."""
+    for b, runs in budgets.items():
+        if len(runs) != len(episodes) or any(r.case.id != e.case.id for r, e in zip(runs, episodes)):
+            raise ValueError(f"turn budget {b}: its {len(runs)} episodes do not pair one to one, case by case, with the {len(episodes)} evaluated")
+    return [{b: runs[i] for b, runs in budgets.items()} for i in range(len(episodes))]
 
 
 def system_index(body_system: str) -> int:
@@ -93,26 +129,49 @@ class BySystem(Metric):
         return out
 
 
+class ByTurnBudget(Metric):
+    """Accuracy at each turn budget 1..max_turns: fixed-size sums, so ranks add them up."""
+
+    full_state_update = False
+    count: torch.Tensor  # [max_turns] episodes evaluated at budget b (index b - 1)
+    correct: torch.Tensor  # [max_turns] of them solved
+
+    def __init__(self, max_turns: int) -> None:
+        super().__init__()
+        for name in ("count", "correct"):
+            self.add_state(name, default=torch.zeros(max_turns, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, budgets: torch.Tensor, correct: torch.Tensor) -> None:
+        self.count.index_add_(0, budgets - 1, torch.ones_like(correct, dtype=torch.float64))
+        self.correct.index_add_(0, budgets - 1, correct.to(torch.float64))
+
+    def compute(self) -> dict[str, float]:
+        return {f"{BY_TURNS}{b + 1}": float(self.correct[b] / self.count[b]) for b in range(len(self.count)) if self.count[b]}
+
+
 class DiagnosticMetrics(MetricCollection):
     """Mean metrics fed from finished episodes (see the module docstring for what counts where)."""
 
-    def __init__(self, top_k: tuple[int, ...] = (3, 5), samples: int = 1) -> None:
+    def __init__(self, top_k: tuple[int, ...] = (3, 5), samples: int = 1, max_turns: int = 5) -> None:
         means = [*PER_EPISODE, *(f"accuracy@{k}" for k in top_k)]
         names = means + ([f"pass@{samples}"] if samples > 1 else [])
         metrics: dict[str, Metric | MetricCollection] = {name: MeanMetric() for name in names}
-        super().__init__(metrics | {"by_system": BySystem()}, compute_groups=False)
-        self.top_k, self.samples = top_k, samples
+        super().__init__(metrics | {"by_system": BySystem(), "by_turns": ByTurnBudget(max_turns)}, compute_groups=False)
+        self.top_k, self.samples, self.max_turns = top_k, samples, max_turns
         self.means = means
         """The metrics that average one value per episode."""
 
-    def update_from(self, episodes: list[Episode], multiple_choice: bool = False) -> None:
-        values = [episode_values(e, self.top_k, multiple_choice) for e in episodes]
+    def update_from(self, episodes: list[Episode], multiple_choice: bool = False, budgets: dict[int, list[Episode]] | None = None) -> None:
+        """`budgets[b]` holds the same episodes rolled out again with b turns, in the same order."""
+        paired = paired_budgets(episodes, budgets or {})
+        values = [episode_values(e, self.top_k, multiple_choice, p) for e, p in zip(episodes, paired)]
         for name in self.means:
             series = [v[name] for v in values if v[name] is not None]
             if series:
                 metric: Metric = self[name]
                 metric.update(torch.tensor(series, dtype=torch.float64))
         self._update_systems(episodes, values)
+        self._update_budgets(values)
         if self.samples > 1:
             self._update_pass(episodes, values)
 
@@ -121,6 +180,14 @@ class DiagnosticMetrics(MetricCollection):
         if scored:
             systems = torch.tensor([system_index(e.case.body_system) for e, _ in scored])
             self["by_system"].update(systems, torch.tensor([v["accuracy"] for _, v in scored]), torch.tensor([v["credit"] for _, v in scored]))
+
+    def _update_budgets(self, values: list[dict[str, float | None]]) -> None:
+        pairs = [(int(k[len(BY_TURNS) :]), x) for v in values for k, x in v.items() if k.startswith(BY_TURNS) and x is not None]
+        for b, _ in pairs:
+            if not 1 <= b <= self.max_turns:
+                raise ValueError(f"turn budget {b} is outside 1..max_turns={self.max_turns} of these metrics")
+        if pairs:
+            self["by_turns"].update(torch.tensor([b for b, _ in pairs]), torch.tensor([x for _, x in pairs]))
 
     def _update_pass(self, episodes: list[Episode], values: list[dict[str, float | None]]) -> None:
         """A case passes when any of its scored samples is correct; episode.group is its case."""

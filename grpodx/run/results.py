@@ -3,7 +3,7 @@
 A stage is `test`, `val` (the `validate` command) or `val_step_000100` (fit's validation at
 that optimizer step; `val_step_000000` is the run's "before"). The results file holds the
 metrics (as logged), a seeded bootstrap 95% interval for each headline figure (resampling
-cases), the config digest, checkpoint and adapter, and the evaluated case ids; the transcript
+cases), the paired test of asking_gain (McNemar), the config digest, checkpoint and adapter, and the evaluated case ids; the transcript
 file holds one line per evaluated episode, which is what the report pairs on.
 """
 
@@ -19,9 +19,11 @@ import lightning as L
 import torch
 
 from grpodx.run.callbacks import run_dir
-from grpodx.run.metrics import episode_values
+from grpodx.run.inquiry import revealed_facts, solved
+from grpodx.run.knobs import require
+from grpodx.run.metrics import episode_values, paired_budgets
 from grpodx.run.secrets import redact
-from grpodx.tools.stats import intervals
+from grpodx.tools.stats import asking_gain_test, intervals
 from grpodx.types import Episode
 
 if TYPE_CHECKING:
@@ -42,8 +44,11 @@ class Evaluation:
     """Every rank's episode records (`episode_record`), in case-id order."""
 
 
-def episode_record(e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False) -> dict[str, Any]:
-    """One transcript line: the case, both views of the conversation, the outcome and its scores."""
+def episode_record(
+    e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), multiple_choice: bool = False, budgets: dict[int, Episode] | None = None
+) -> dict[str, Any]:
+    """One transcript line: the case, both views of the conversation, the outcome and its scores;
+    with `budgets`, what the doctor said when it had only b turns."""
     verdict = e.verdict
     return {
         "case": e.case.id,
@@ -62,15 +67,22 @@ def episode_record(e: Episode, sample: int, top_k: tuple[int, ...] = (3, 5), mul
         "turns": e.turns,
         "reward": e.reward,
         "parts": dict(e.parts.items()) if e.parts else {},
-        "values": episode_values(e, top_k, multiple_choice),
+        "values": episode_values(e, top_k, multiple_choice, budgets),
+        "key_facts": [i for i, f in enumerate(e.case.facts) if f.key],
+        "revealed_facts": list(revealed_facts(e.case, e.dialogue)),
+        "by_turns": {str(b): {"diagnosis": o.diagnosis, "status": o.status, "correct": bool(solved(o))} for b, o in sorted((budgets or {}).items())},
         "messages": e.messages,
         "dialogue": e.dialogue,
     }
 
 
-def eval_records(episodes: list[Episode], samples: int, top_k: tuple[int, ...], multiple_choice: bool) -> list[dict[str, Any]]:
-    """Records of an evaluation batch: `samples` consecutive episodes per case."""
-    return [episode_record(e, i % samples, top_k, multiple_choice) for i, e in enumerate(episodes)]
+def eval_records(
+    episodes: list[Episode], samples: int, top_k: tuple[int, ...], multiple_choice: bool, budgets: dict[int, list[Episode]] | None = None
+) -> list[dict[str, Any]]:
+    """Records of an evaluation batch: `samples` consecutive episodes per case; `budgets[b]`
+    the same episodes rolled out again with b turns."""
+    paired = paired_budgets(episodes, budgets or {})
+    return [episode_record(e, i % samples, top_k, multiple_choice, p) for i, (e, p) in enumerate(zip(episodes, paired))]
 
 
 def gather(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -101,6 +113,7 @@ def write_results(folder: Path, stage: str, metrics: dict[str, float], records: 
         "cases": len(cases),
         "metrics": metrics,
         "intervals": intervals(records, about["seed"], about["samples_per_case"]),
+        "tests": {"asking_gain": test} if (test := asking_gain_test(records)) else {},
         "case_ids": cases,
     }
     path = folder / "results" / f"{stage}.json"
@@ -116,8 +129,7 @@ class ResultsWriter(L.Callback):
     training episodes of every `train_every_n_steps`-th step to transcripts/train.jsonl."""
 
     def __init__(self, train_every_n_steps: int = 10) -> None:
-        if train_every_n_steps < 0:
-            raise ValueError(f"results.train_every_n_steps must be >= 0 (0: never), got {train_every_n_steps}")
+        require("results", {"train_every_n_steps": (train_every_n_steps >= 0, ">= 0 (0: never)")}, {"train_every_n_steps": train_every_n_steps})
         self.train_every_n_steps = train_every_n_steps
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from grpodx.rollout.dialogue import split_reasoning  # noqa: E402
 from grpodx.tools.report import Evaluation, Run, paired  # noqa: E402
-from grpodx.tools.stats import HEADLINE, intervals, mcnemar_exact, paired_bootstrap_p  # noqa: E402
+from grpodx.tools.stats import BY_TURNS, HEADLINE, asking_gain_test, intervals, mcnemar_exact, paired_bootstrap_p  # noqa: E402
 
 CURVES = {
     "Reward": ["train/reward"],
-    "Accuracy": ["train/accuracy", "val/accuracy"],
+    "Accuracy": ["train/accuracy", "val/accuracy", "val/accuracy_open"],
     "Format": ["train/format", "val/format"],
 }
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -147,6 +147,46 @@ def turns_section(evaluations: list[Evaluation]) -> str:
     return "<h2>Turns per episode</h2>" + png(fig)
 
 
+def budget_section(evaluations: list[Evaluation], seed: int) -> str:
+    """Accuracy against the turn budget, one curve per evaluation (DoctorAgent-RL's dynamic
+    turn budget figure), and the paired test of what asking bought."""
+    figures = [(e, intervals(e.records, seed)) for e in evaluations]
+    curves = [(e, sorted((int(k[len(BY_TURNS) :]), v) for k, v in found.items() if k.startswith(BY_TURNS))) for e, found in figures]
+    rows = []
+    for e, found in figures:
+        test = asking_gain_test(e.records)
+        if test is not None:
+            verdict = f"{test['p']:.3g} (McNemar; {test['gained']} right only after asking, {test['lost']} only at once)"
+            rows.append([esc(e.label), _fmt(found.get("accuracy_open")), _fmt(found.get("asking_gain")), verdict])
+    if not rows:
+        return "<h2>What asking bought</h2><p>These evaluations have no first-turn pass (results from before accuracy_open existed).</p>"
+    intro = "<p>accuracy_open: the same cases with the doctor made to diagnose at its first turn; asking_gain = accuracy − accuracy_open, every episode counted (a truncated or failed one as wrong). Value [95% bootstrap interval over cases].</p>"
+    out = "<h2>What asking bought</h2>" + intro + table(["evaluation", "accuracy_open", "asking_gain", "p"], rows)
+    if not any(len(points) > 1 for _, points in curves):
+        return (
+            out
+            + "<p>Accuracy by turn budget: only budget 1 was evaluated (fit's validations skip the other budgets unless model.eval_turn_budgets=always).</p>"
+        )
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for e, points in curves:
+        budgets = [b for b, _ in points]
+        values = [v["value"] for _, v in points]
+        ax.errorbar(
+            budgets,
+            values,
+            yerr=[[v["value"] - v["low"] for _, v in points], [v["high"] - v["value"] for _, v in points]],
+            marker="o",
+            capsize=3,
+            label=e.label,
+        )
+    ax.set_xlabel("turn budget (the last turn a forced diagnosis)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(sorted({b for _, points in curves for b, _ in points}))
+    ax.legend(fontsize=8)
+    return out + "<h3>Accuracy by turn budget</h3><p>Bars: 95% bootstrap intervals over cases.</p>" + png(fig)
+
+
 def wrong_section(after: Evaluation, limit: int = 15) -> str:
     wrong: dict[str, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
@@ -193,6 +233,7 @@ def render(run: Run, before: Evaluation | None, after: Evaluation, seed: int) ->
         comparison_section(before, after, seed),
         systems_section(shown),
         turns_section(shown),
+        budget_section(shown, seed),
         wrong_section(after),
         transcripts_section(after),
     ]

@@ -16,8 +16,26 @@ from typing import Any
 import numpy as np
 
 RESAMPLES = 2000
-HEADLINE = ("accuracy", "accuracy@3", "accuracy@5", "credit", "diagnosed", "turns_to_diagnosis", "format", "leak", "env_error")
-"""The figures that carry an interval in a results file."""
+HEADLINE = (
+    "accuracy",
+    "accuracy@3",
+    "accuracy@5",
+    "credit",
+    "diagnosed",
+    "turns_to_diagnosis",
+    "format",
+    "leak",
+    "env_error",
+    "accuracy_open",
+    "asking_gain",
+    "key_fact_recall",
+    "question_yield",
+    "repeated_questions",
+)
+"""The figures that carry an interval in a results file, with accuracy at every turn budget
+evaluated (`BY_TURNS`<b>)."""
+BY_TURNS = "accuracy_by_turns/"
+"""Prefix of accuracy at each turn budget: accuracy_by_turns/1 .. accuracy_by_turns/<max_turns>."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,8 @@ def intervals(records: list[dict[str, Any]], seed: int, samples: int = 1) -> dic
     for r in records:
         by_case[r["case"]].append(r["values"])
     out: dict[str, dict[str, float]] = {}
-    for name in HEADLINE:
+    budgets = sorted({k for r in records for k in r["values"] if k.startswith(BY_TURNS)}, key=lambda k: int(k[len(BY_TURNS) :]))
+    for name in (*HEADLINE, *budgets):
         sums = [sum(v[name] for v in vs if v.get(name) is not None) for vs in by_case.values()]
         counts = [sum(v.get(name) is not None for v in vs) for vs in by_case.values()]
         if sum(counts):
@@ -103,6 +122,19 @@ def intervals(records: list[dict[str, Any]], seed: int, samples: int = 1) -> dic
         if sum(counts):
             out[f"pass@{samples}"] = bootstrap_interval(sums, counts, seed).as_dict()
     return out
+
+
+def asking_gain_test(records: list[dict[str, Any]]) -> dict[str, float] | None:
+    """McNemar's exact test of accuracy against accuracy_open on the same episodes: `gained`
+    were right only after asking, `lost` only when made to diagnose at once. None when the
+    records have no first-turn pass. (With several samples per case the pairs are not
+    independent: read the p-value as approximate.)"""
+    opened = [r["values"] for r in records if r["values"].get("accuracy_open") is not None]
+    pairs = [(v["accuracy_open"] == 1, v["accuracy_open"] + v["asking_gain"] == 1) for v in opened]  # (right at once, right after asking)
+    if not pairs:
+        return None
+    gained, lost = sum(b and not a for a, b in pairs), sum(a and not b for a, b in pairs)
+    return {"p": mcnemar_exact(lost, gained), "gained": gained, "lost": lost, "pairs": len(pairs)}
 
 
 def _passes(cases: Iterable[list[dict[str, Any]]]) -> tuple[list[float], list[float]]:

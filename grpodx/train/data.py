@@ -6,6 +6,8 @@ small and in memory, so loading happens once, in `setup`, and there are no worke
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
@@ -18,22 +20,30 @@ from grpodx.cases.splits import SplitBy, split_cases, subsample
 from grpodx.run.knobs import require
 from grpodx.train.batches import ResumableBatches
 
+if TYPE_CHECKING:
+    from grpodx.clinical.coding import DiagnosisIndex
+
 
 def collate_cases(cases: list[Case]) -> list[Case]:
     """Keep a batch as the list of cases it is."""
     return list(cases)
 
 
-def keep_diagnoses(cases: list[Case], names: list[str]) -> list[Case]:
-    """The cases whose diagnosis is one of `names` (case-insensitive); an unknown name is an error."""
-    wanted = {n.strip().lower() for n in names}
-    known = {c.diagnosis.lower() for c in cases}
-    unknown = sorted(wanted - known)
+def keep_diagnoses(cases: list[Case], names: list[str], index: DiagnosisIndex | None = None) -> list[Case]:
+    """The cases whose diagnosis is one of `names` as the judge counts them (`concept_key` over
+    `index`, by default the bank and `cases`: "MI" keeps the myocardial infarction cases); a
+    name that is none of the cases' diagnoses is an error."""
+    from grpodx.clinical.coding import DiagnosisIndex, concept_key  # the ICD-10-CM code set takes seconds to import
+
+    known_index = index if index is not None else DiagnosisIndex.for_cases(cases)
+    wanted = {concept_key(n, known_index): n.strip() for n in names}
+    known = {concept_key(c.diagnosis, known_index) for c in cases}
+    unknown = sorted(name for key, name in wanted.items() if key not in known)
     if not wanted or unknown:
         raise ValueError(
             f"data.diagnoses: {unknown or 'an empty list'} not among the {len(known)} diagnoses of data.sources (see `python -m grpodx cases stats`)"
         )
-    return [c for c in cases if c.diagnosis.lower() in wanted]
+    return [c for c in cases if concept_key(c.diagnosis, known_index) in wanted]
 
 
 class CaseDataModule(LightningDataModule):
@@ -79,6 +89,7 @@ class CaseDataModule(LightningDataModule):
             {
                 "sources": (bool(sources), "at least one case source"),
                 "variants_per_disease": (variants_per_disease >= 1, ">= 1"),
+                "split_by": (split_by in ("case", "diagnosis"), "'case' or 'diagnosis'"),
                 "val_fraction": (0 <= val_fraction < 1, "in [0, 1)"),
                 "test_fraction": (0 <= test_fraction < 1 and val_fraction + test_fraction < 1, "in [0, 1), with val_fraction + test_fraction below 1"),
                 "batch_size": (batch_size >= 1, ">= 1"),
@@ -89,6 +100,7 @@ class CaseDataModule(LightningDataModule):
             dict(
                 sources=sources,
                 variants_per_disease=variants_per_disease,
+                split_by=split_by,
                 val_fraction=val_fraction,
                 test_fraction=test_fraction,
                 batch_size=batch_size,
@@ -118,8 +130,9 @@ class CaseDataModule(LightningDataModule):
         if self._all is not None:
             return
         cases, reports = load_sources(self.sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
-        subset = keep_diagnoses(cases, self.keep_diagnoses) if self.keep_diagnoses is not None else cases
-        train, val, test = split_cases(subset, self.split_by, self.val_fraction, self.test_fraction, self.seed)
+        index = self._index(cases)
+        subset = keep_diagnoses(cases, self.keep_diagnoses, index) if self.keep_diagnoses is not None else cases
+        train, val, test = split_cases(subset, self.split_by, self.val_fraction, self.test_fraction, self.seed, index)
         if self.test_sources:
             test, more = load_sources(self.test_sources, seed=self.seed, variants_per_disease=self.variants_per_disease, skip_invalid=self.skip_invalid)
             reports += more
@@ -134,6 +147,15 @@ class CaseDataModule(LightningDataModule):
             f"cases: {len(subset)} from {len(self.sources)} source(s), {len({c.diagnosis for c in subset})} diagnoses; "
             f"split by {self.split_by}: train {len(self.train_cases)}, val {len(self.val_cases)}, test {len(self.test_cases)}"
         )
+
+    def _index(self, cases: list[Case]) -> DiagnosisIndex | None:
+        """The diagnosis index of the bank and all loaded `cases`, where diagnoses are compared
+        (one for the filter and the split, so both count diseases alike); None where they are not."""
+        if self.keep_diagnoses is None and self.split_by != "diagnosis":
+            return None
+        from grpodx.clinical.coding import DiagnosisIndex  # the ICD-10-CM code set takes seconds to import
+
+        return DiagnosisIndex.for_cases(cases)
 
     def all_cases(self) -> list[Case]:
         """Every loaded case, in every split (before subsampling) and from `test_cases`."""

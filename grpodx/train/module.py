@@ -12,7 +12,7 @@ import time
 import zlib
 from contextlib import nullcontext
 from dataclasses import asdict
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import lightning as L
 import torch
@@ -33,6 +33,8 @@ from grpodx.train.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss
 from grpodx.train.optim import OptimConfig, build_optimizer
 from grpodx.train.rewards import RewardWeights, Rubric, mean_parts, reward_funcs
 from grpodx.types import STATUSES, Episode
+
+TURN_BUDGET_CHOICES = ("validate_test", "always", "off")
 
 
 def stable_seed(*parts: object) -> int:
@@ -55,6 +57,7 @@ class DoctorGRPO(L.LightningModule):
         max_env_error_fraction: float = 0.5,
         seed: int = 0,
         validate_before_fit: bool = True,
+        eval_turn_budgets: Literal["validate_test", "always", "off"] = "validate_test",
     ) -> None:
         """
         Args:
@@ -72,26 +75,40 @@ class DoctorGRPO(L.LightningModule):
             validate_before_fit: `fit` validates once before the first step
                 (results/val_step_000000.json, the run's "before"; the CLI runs it, see
                 GrpodxCLI.before_fit).
+            eval_turn_budgets: where evaluations also measure accuracy at every turn budget
+                2..max_turns (one more rollout of the cases per budget, forced to diagnose at
+                its last turn): "validate_test" (the validate and test commands), "always"
+                (fit's validations too) or "off". Budget 1, which gives accuracy_open and
+                asking_gain, runs in every evaluation whatever this says (docs/metrics.md).
         """
-        require("model", {"max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]")}, {"max_env_error_fraction": max_env_error_fraction})
+        require(
+            "model",
+            {
+                "max_env_error_fraction": (0 <= max_env_error_fraction <= 1, "in [0, 1]"),
+                "eval_turn_budgets": (eval_turn_budgets in TURN_BUDGET_CHOICES, f"one of {', '.join(TURN_BUDGET_CHOICES)}"),
+            },
+            {"max_env_error_fraction": max_env_error_fraction, "eval_turn_budgets": eval_turn_budgets},
+        )
         super().__init__()
         groups: dict[str, Any] = dict(policy=policy, patient=patient, judge=judge, rollout=rollout, grpo=grpo, reward=reward, optim=optim)
         hparams = {name: asdict(group) for name, group in groups.items()}
         # through JSON: tuples become lists, so hparams.yaml is plain YAML (yaml.safe_load reads it)
-        plain = json.loads(
-            json.dumps(redact(hparams | {"max_env_error_fraction": max_env_error_fraction, "seed": seed, "validate_before_fit": validate_before_fit}))
-        )
+        top = {
+            "max_env_error_fraction": max_env_error_fraction,
+            "seed": seed,
+            "validate_before_fit": validate_before_fit,
+            "eval_turn_budgets": eval_turn_budgets,
+        }
+        plain = json.loads(json.dumps(redact(hparams | top)))
         self.save_hyperparameters(plain)
-        if rollout.top_p != 1.0:
-            raise ValueError(
-                f"rollout.top_p must be 1 for training (got {rollout.top_p}): the GRPO log-probs are those of the plain softmax at rollout.temperature"
-            )
+        # the GRPO log-probs are those of the plain softmax at rollout.temperature
+        require("model.rollout", {"top_p": (rollout.top_p == 1.0, "1 for training (the loss's log-probs assume the plain softmax)")}, rollout)
         self.policy = Policy(policy)
         self.patient_config, self.judge_config = patient, judge
         self.rollout_config, self.grpo, self.reward_weights, self.optim = rollout, grpo, reward, optim
         self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
-        self.validate_before_fit = validate_before_fit
+        self.validate_before_fit, self.eval_turn_budgets = validate_before_fit, eval_turn_budgets
         self.before_fit = False
         """True while the CLI validates before `fit`: that evaluation is named as fit's are (val_step_000000)."""
         self.automatic_optimization = False
@@ -99,7 +116,7 @@ class DoctorGRPO(L.LightningModule):
         self.engine: RolloutEngine | None = None
         self.last_episodes: list[Episode] = []
         samples = {"train": rollout.group_size, "val": rollout.eval_samples, "test": rollout.eval_samples}
-        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n) for stage, n in samples.items()})
+        self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n, max_turns=rollout.max_turns) for stage, n in samples.items()})
         self._eval_records: dict[str, list[dict[str, Any]]] = {"val": [], "test": []}
         self.last_evaluation: Evaluation | None = None
         """The latest finished validation or test (metrics, every rank's records), for the ResultsWriter."""
@@ -353,20 +370,34 @@ class DoctorGRPO(L.LightningModule):
     def test_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
-    def _eval_episodes(self, batch: list[Case]) -> list[Episode]:
+    def _eval_episodes(self, batch: list[Case], turns: int | None = None) -> list[Episode]:
         """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
-        seeded by the case alone so that every run and every rank sees the same patient."""
+        seeded by the case alone so that every run and every rank sees the same patient; with
+        `turns`, under that turn budget (the same seeds: each budget's episode pairs with the
+        full one)."""
         seeds = [stable_seed(self.seed, case.id) for case in batch]
         torch.manual_seed(stable_seed(self.seed, "eval", *seeds))  # the same cases sample alike in every run
-        episodes = self.rollouts.run(batch, seeds, self.rollout_config.eval_samples, self.rollout_config.eval_temperature, evaluation=True)
+        config = self.rollout_config
+        episodes = self.rollouts.run(batch, seeds, config.eval_samples, config.eval_temperature, evaluation=True, turns=turns)
         self.score(episodes)
         return episodes
 
+    def turn_budgets(self) -> list[int]:
+        """The budgets this evaluation rolls out again: 1 always (accuracy_open), 2..max_turns
+        as `eval_turn_budgets` says. A full budget that the main rollout already forces is
+        not rolled out twice."""
+        extra = self.eval_turn_budgets == "always" or (self.eval_turn_budgets == "validate_test" and not self.in_fit())
+        budgets = range(1, self.rollout_config.max_turns + 1) if extra else [1]
+        return [b for b in budgets if not (b == self.rollout_config.max_turns and self.rollout_config.force_final_diagnosis)]
+
     def _evaluate(self, batch: list[Case], stage: str) -> None:
         episodes = self._eval_episodes(batch)
+        budgets = {b: self._eval_episodes(batch, turns=b) for b in self.turn_budgets()}
+        if self.rollout_config.force_final_diagnosis:
+            budgets[self.rollout_config.max_turns] = episodes  # the main rollout is this budget
         metrics, mc = self.stage_metrics(stage), self.rollout_config.show_options
-        metrics.update_from(episodes, mc)
-        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc)
+        metrics.update_from(episodes, mc, budgets)
+        self._eval_records[stage] += eval_records(episodes, self.rollout_config.eval_samples, metrics.top_k, mc, budgets)
         self.last_episodes = episodes
 
     def eval_progress(self, stage: str) -> dict[str, float]:
@@ -377,20 +408,12 @@ class DoctorGRPO(L.LightningModule):
         return {"acc": sum(r["values"]["accuracy"] for r in scored) / len(scored), "reward": sum(r["reward"] for r in scored) / len(scored)}
 
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
-        """One evaluation episode per case, as records: what was asked, concluded and scored."""
-        return [
-            {
-                "case": e.case.id,
-                "truth": e.case.diagnosis,
-                "diagnosis": e.diagnosis,
-                "differential": list(e.differential),
-                "status": e.status,
-                "credit": e.verdict.credit if e.verdict else 0.0,
-                "reward": e.reward,
-                "transcript": e.transcript(),
-            }
-            for e in self._eval_episodes(batch)
-        ]
+        """The evaluation episodes as transcript records (`results.episode_record`, the one record
+        of an episode), each with its conversation as Markdown under "transcript"."""
+        episodes = self._eval_episodes(batch)
+        top_k, mc = self.stage_metrics("test").top_k, self.rollout_config.show_options
+        records = eval_records(episodes, self.rollout_config.eval_samples, top_k, mc)
+        return [{**record, "transcript": e.transcript()} for record, e in zip(records, episodes)]
 
     def on_validation_epoch_start(self) -> None:
         self._eval_records["val"] = []
@@ -419,12 +442,15 @@ class DoctorGRPO(L.LightningModule):
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
 
+    def in_fit(self) -> bool:
+        """Running inside `fit`: its validations, and the "before" the CLI runs just ahead of it."""
+        trainer = self.attached_trainer()
+        return self.before_fit or (trainer is not None and trainer.state.fn == "fit")
+
     def evaluation_name(self, stage: str) -> str:
         """`test`, `val` (the validate command), or `val_step_000100` for fit's validation at that
         optimizer step; `val_step_000000` is the run's "before"."""
-        trainer = self.attached_trainer()
-        in_fit = self.before_fit or (trainer is not None and trainer.state.fn == "fit")
-        return f"{stage}_step_{self.global_step:06d}" if stage == "val" and in_fit else stage
+        return f"{stage}_step_{self.global_step:06d}" if stage == "val" and self.in_fit() else stage
 
     # --- checkpoints: trainable weights only ---------------------------------------------------
     def _trainable_names(self) -> set[str]:

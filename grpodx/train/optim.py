@@ -3,12 +3,12 @@ cosine decay to 0 by the last optimizer step."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LinearLR, LRScheduler, SequentialLR
 
 from grpodx.run.knobs import require
 
@@ -46,26 +46,34 @@ class OptimConfig:
         )
 
 
-def lr_factor(step: int, total: int, warmup_steps: int, schedule: Schedule) -> float:
-    """Multiplier of the base learning rate at optimizer step `step` (0-based) of `total`.
+def build_scheduler(optimizer: torch.optim.Optimizer, config: OptimConfig, total_steps: int) -> LRScheduler:
+    """torch's schedulers, chained: `LinearLR` from lr/warmup_steps up to lr over the warm-up,
+    then the rate kept (`ConstantLR`) or decayed to 0 by step `total_steps` (`LinearLR`,
+    `CosineAnnealingLR`). Stepped once per optimizer step; its `state_dict` rides in checkpoints.
 
-    >>> [lr_factor(s, 4, 2, "linear") for s in range(5)]
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    >>> sched = build_scheduler(opt, OptimConfig(lr=1.0, warmup_steps=2, schedule="linear"), 4)
+    >>> rates = [opt.param_groups[0]["lr"]]
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); rates.append(opt.param_groups[0]["lr"])
+    >>> [round(r, 6) for r in rates]
     [0.5, 1.0, 1.0, 0.5, 0.0]
-    >>> lr_factor(2, 4, 0, "cosine"), lr_factor(7, 4, 0, "constant")
-    (0.5, 1.0)
     """
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = min((step - warmup_steps) / max(total - warmup_steps, 1), 1.0)
-    if schedule == "linear":
-        return 1.0 - progress
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    return 1.0
+    warm = config.warmup_steps
+    # warm-up step s (0-based) runs at (s + 1) / warm of the peak: LinearLR reaches 1 at s = warm - 1
+    decay_steps = max(total_steps - warm, 1)
+    after: LRScheduler = {
+        "constant": lambda: ConstantLR(optimizer, factor=1.0, total_iters=0),
+        "linear": lambda: LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=decay_steps),
+        "cosine": lambda: CosineAnnealingLR(optimizer, T_max=decay_steps, eta_min=0.0),
+    }[config.schedule]()
+    if warm == 0:
+        return after
+    ramp = LinearLR(optimizer, start_factor=1.0 / warm, end_factor=1.0, total_iters=max(warm - 1, 1))
+    return SequentialLR(optimizer, [ramp, after], milestones=[warm])
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
+def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig, total_steps: int) -> tuple[torch.optim.AdamW, LRScheduler]:
     """AdamW and its per-optimizer-step schedule over `total_steps` steps."""
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, config.warmup_steps, config.schedule))
-    return optimizer, scheduler
+    return optimizer, build_scheduler(optimizer, config, total_steps)

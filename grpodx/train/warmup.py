@@ -8,7 +8,8 @@ on. As DoctorAgent-RL does before RL, the doctor first imitates conversations in
 2. The doctor then names the case's diagnosis, with a differential drawn from other training
    diagnoses only, so no held-out diagnosis appears in the text (a split by diagnosis stays honest).
 3. Token ids are built exactly as the rollout builds them (generation prompt, the doctor's ids
-   and its stop token, then the patient's template delta); only the doctor's ids carry loss.
+   and its stop token, then the patient's template delta); only the doctor's ids carry loss
+   (`train.sft`, the supervised loop the tiny model's build uses too).
 4. The LoRA weights train for `steps` steps with their own AdamW; the adapter is exported to
    `<run>/adapters/warmup/` so the warmed doctor can be evaluated on its own (base, after
    warm-up, after GRPO: GRPO's gain is its own line).
@@ -27,8 +28,10 @@ import torch
 from grpodx.cases.schema import Case, Fact
 from grpodx.env.base import Patient
 from grpodx.rollout.dialogue import opening_message, patient_message, system_prompt
-from grpodx.rollout.template import ChatTokens
 from grpodx.run.callbacks import run_dir
+from grpodx.run.knobs import require
+from grpodx.train.sft import conversation_ids, supervised_steps
+from grpodx.types import ChatMessage, Message
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -76,16 +79,16 @@ def fact_question(fact: Fact) -> str | None:
     return f"Have you had any {cue}?"
 
 
-async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[dict[str, str]]:
+async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[ChatMessage]:
     """System prompt, the patient's opening, a few answered questions, then the diagnosis.
     `pool` holds the (diagnosis, body system) pairs a differential may name."""
     rng = random.Random(seed)
     opening = await patient.opening(case, seed)
-    messages = [
+    messages: list[ChatMessage] = [
         {"role": "system", "content": system_prompt(turns.max_turns)},
         {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)},
     ]
-    dialogue = [{"role": "patient", "content": opening}]
+    dialogue: list[Message] = [{"role": "patient", "content": opening}]
     questions = list(dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f))))
     count = rng.randint(turns.min_questions, turns.max_questions)
     for turn, question in enumerate(questions[: min(count, turns.max_turns - 1)], start=1):
@@ -94,49 +97,16 @@ async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: l
         reply = await patient.reply(case, dialogue, seed)
         dialogue.append({"role": "patient", "content": reply})
         messages.append({"role": "user", "content": patient_message(reply, turn + 1 == turns.max_turns)})
-    others = [(d, s) for d, s in pool if d.lower() != case.diagnosis.lower()]
+    from grpodx.clinical.coding import bank_index, concept_key  # the ICD-10-CM code set takes seconds to import
+
+    own = concept_key(case.diagnosis, bank_index())  # no other name of the case's disease in its differential
+    others = [(d, s) for d, s in pool if concept_key(d, bank_index()) != own]
     rng.shuffle(others)
     others.sort(key=lambda pair: pair[1] != case.body_system)  # alternatives of the same system first
     differential = "; ".join(d for d, _ in others[:3])
     answer = f"<reason>The findings fit {case.diagnosis}.</reason>DIAGNOSIS: {case.diagnosis}"
     messages.append({"role": "assistant", "content": answer + (f"\nDIFFERENTIAL: {differential}" if differential else "")})
     return messages
-
-
-def conversation_ids(chat: ChatTokens, messages: list[dict[str, str]], stop_id: int) -> tuple[list[int], list[int]]:
-    """(token ids, doctor mask) as the rollout would hold them had the doctor written this."""
-    ids = chat.prompt_ids(messages[:2])
-    mask = [0] * len(ids)
-    for i in range(2, len(messages), 2):
-        doctor = chat.encode(messages[i]["content"]) + [stop_id]
-        ids += doctor
-        mask += [1] * len(doctor)
-        if i + 1 < len(messages):
-            delta = chat.patient_delta(messages[:i], messages[i]["content"], True, messages[i + 1]["content"])
-            ids += delta
-            mask += [0] * len(delta)
-    return ids, mask
-
-
-def supervised_steps(policy, rows: list[tuple[list[int], list[int]]], steps: int, lr: float, batch_size: int, seed: int) -> list[float]:
-    """Next-token training of the policy's trainable weights on the doctor tokens; the losses."""
-    params = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr)
-    rng, pad, losses = random.Random(seed), policy.tokenizer.pad_token_id, []
-    for _ in range(steps):
-        batch = rng.sample(rows, min(batch_size, len(rows)))
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
-        attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r, _ in batch], device=policy.device)  # [n, T]
-        mask = torch.tensor([m + [0] * (width - len(m)) for _, m in batch], device=policy.device)[:, 1:].float()  # [n, T-1]
-        logp = policy.log_probs(ids, attention, where=mask)  # [n, T-1], 0 off the doctor's tokens
-        loss = -(logp * mask).sum() / mask.sum()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(float(loss.detach()))
-    return losses
 
 
 class WarmUp(L.Callback):
@@ -163,10 +133,21 @@ class WarmUp(L.Callback):
             max_questions: most questions (capped at rollout.max_turns - 1).
             seed: seeds the questions, the differentials and the batch order.
         """
-        if steps < 0 or lr <= 0 or batch_size < 1 or conversations_per_case < 1:
-            raise ValueError("warmup.steps must be >= 0, warmup.lr > 0, warmup.batch_size and warmup.conversations_per_case >= 1")
-        if not 0 <= min_questions <= max_questions:
-            raise ValueError(f"need 0 <= warmup.min_questions <= warmup.max_questions, got {min_questions}, {max_questions}")
+        knobs = dict(
+            steps=steps, lr=lr, batch_size=batch_size, conversations_per_case=conversations_per_case, min_questions=min_questions, max_questions=max_questions
+        )
+        require(
+            "warmup",
+            {
+                "steps": (steps >= 0, ">= 0"),
+                "lr": (lr > 0, "> 0"),
+                "batch_size": (batch_size >= 1, ">= 1"),
+                "conversations_per_case": (conversations_per_case >= 1, ">= 1"),
+                "min_questions": (min_questions >= 0, ">= 0"),
+                "max_questions": (max_questions >= min_questions, ">= warmup.min_questions"),
+            },
+            knobs,
+        )
         self.steps, self.lr, self.batch_size, self.per_case = steps, lr, batch_size, conversations_per_case
         self.min_questions, self.max_questions, self.seed = min_questions, max_questions, seed
         self.losses: list[float] = []
@@ -191,11 +172,22 @@ class WarmUp(L.Callback):
         turns = ProtocolTurns(engine.config.max_turns, self.min_questions, self.max_questions)
         conversations = engine.loop.run_until_complete(self._conversations(cases, engine.patient, turns))
         rows = [conversation_ids(engine.chat, messages, policy.stop_ids[0]) for messages in conversations]
+        params = [p for p in policy.parameters() if p.requires_grad]
         with torch.enable_grad():
-            self.losses = supervised_steps(policy, rows, self.steps, self.lr, self.batch_size, self.seed)
+            self.losses = supervised_steps(
+                lambda ids, attention, where: policy.log_probs(ids, attention, where=where),
+                params,
+                rows,
+                policy.tokenizer.pad_token_id,
+                steps=self.steps,
+                lr=self.lr,
+                batch_size=self.batch_size,
+                seed=self.seed,
+                device=policy.device,
+            )
         return self.losses
 
-    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[dict[str, str]]]:
+    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[ChatMessage]]:
         pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
         jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns) for i, c in enumerate(cases) for k in range(self.per_case)]
         return list(await asyncio.gather(*jobs))

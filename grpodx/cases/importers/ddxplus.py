@@ -17,13 +17,24 @@ diagnosis. DDXPlus has no examination or test evidences, so its cases hold repor
 come from a small table of paediatric and late-life conditions, otherwise 18-80; sex is
 either, and a man's case leaves out the evidences only a woman can have (pregnancy,
 menstruation), which the knowledge base lists as risk factors of conditions both sexes get.
+
+`initial_evidence=True` plays DDXPlus the way its agents do (the `ddxplus-initial` source): each
+case opens with one of its condition's symptoms, as a DDXPlus patient's INITIAL_EVIDENCE does,
+and that symptom is not repeated among the facts; everything else comes only by asking. The
+opening symptom is drawn by the case seed among the condition's symptoms that other conditions
+share (a symptom only one condition has would name it), so the 49 pathologies fall into
+clusters by shared initial symptom: `Case.cluster` is the opening symptom, and every condition
+with that symptom opens the same way. (DDXPlus draws the initial evidence per synthetic patient;
+the knowledge base alone gives no frequencies, so every shared symptom is equally likely.)
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -157,12 +168,37 @@ def condition_template(key: str, raw: Any, evidences: dict[str, Any], where: str
     )
 
 
-def condition_cases(template: DiseaseTemplate, seed: int, count: int) -> list[Case]:
+def condition_cases(template: DiseaseTemplate, seed: int, count: int, source: str = "ddxplus") -> list[Case]:
     """The canonical case (every evidence) and `count - 1` sampled variants."""
     if count < 1:
         raise ValueError(f"variants_per_disease must be at least 1, got {count}")
-    cases = [instantiate(template, seed + k, source="ddxplus", all_facts=k == 0) for k in range(count)]
+    cases = [instantiate(template, seed + k, source=source, all_facts=k == 0) for k in range(count)]
     return [dataclasses.replace(c, facts=tuple(f for f in c.facts if not FEMALE_ONLY.search(f.text))) if c.sex == "male" else c for c in cases]
+
+
+def opening_symptoms(raw: dict[str, Any], evidences: dict[str, Any]) -> dict[str, str]:
+    """A condition's yes/no symptoms a patient can open with: evidence id -> first-person statement."""
+    found = {}
+    for key in raw.get("symptoms", {}):
+        evidence = evidences.get(key, {})
+        statement = first_person(evidence.get("question_en", "")) if evidence.get("data_type") == "B" else None
+        if statement and evidence.get("code_question") in (key, None):
+            found[key] = statement
+    return found
+
+
+def initial_evidence_cases(template: DiseaseTemplate, openings: dict[str, str], shared: dict[str, int], seed: int, count: int) -> list[Case]:
+    """`count` cases of `template`, each opening with one shared symptom (drawn by the case seed),
+    that symptom left out of the facts and named as the case's cluster."""
+    eligible = sorted(k for k in openings if shared[k] > 1) or sorted(openings)
+    if not eligible:
+        return []
+    cases = []
+    for case, k in zip(condition_cases(template, seed, count, source="ddxplus-initial"), range(count)):
+        statement = openings[random.Random(f"{template.diagnosis}\x00initial\x00{seed + k}").choice(eligible)]
+        facts = tuple(f for f in case.facts if f.text != statement)
+        cases.append(dataclasses.replace(case, chief_complaint=statement, facts=facts, cluster=statement))
+    return cases
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -188,17 +224,29 @@ def _check_evidences(evidences: dict[str, Any], path: Path) -> None:
             raise CaseError(where, "data_type", f"must be B, C or M, got {evidence.get('data_type')!r}")
 
 
-def import_ddxplus(path: str | Path, seed: int = 0, variants_per_disease: int = 1, skip_invalid: bool = False) -> tuple[list[Case], ImportReport]:
-    """`path` is the DDXPlus folder or its release_conditions.json; one record is one condition."""
+def import_ddxplus(
+    path: str | Path, seed: int = 0, variants_per_disease: int = 1, skip_invalid: bool = False, initial_evidence: bool = False
+) -> tuple[list[Case], ImportReport]:
+    """`path` is the DDXPlus folder or its release_conditions.json; one record is one condition.
+    `initial_evidence`: open each case with one shared symptom and leave the rest to questions."""
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     conditions_path, evidences_path = folder / "release_conditions.json", folder / "release_evidences.json"
     conditions, evidences = _load(conditions_path), _load(evidences_path)
     _check_evidences(evidences, evidences_path)
-    report = ImportReport(source=f"ddxplus:{folder}")
+    report = ImportReport(source=f"{'ddxplus-initial' if initial_evidence else 'ddxplus'}:{folder}")
     records = ((f"{conditions_path}:{key}", raw) for key, raw in conditions.items())
+    openings = {key: opening_symptoms(raw, evidences) for key, raw in conditions.items() if isinstance(raw, dict)}
+    shared = Counter(k for found in openings.values() for k in found)
 
     def parse(raw: Any, where: str) -> list[Case]:
-        return condition_cases(condition_template(where.rsplit(":", 1)[1], raw, evidences, where), seed, variants_per_disease)
+        key = where.rsplit(":", 1)[1]
+        template = condition_template(key, raw, evidences, where)
+        if not initial_evidence:
+            return condition_cases(template, seed, variants_per_disease)
+        cases = initial_evidence_cases(template, openings[key], shared, seed, variants_per_disease)
+        if not cases:
+            raise CaseError(where, "symptoms", "no yes/no symptom a patient can open with (initial-evidence mode)")
+        return cases
 
     return parse_records(records, parse, report, skip_invalid), report
