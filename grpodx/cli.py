@@ -16,7 +16,7 @@ TRAINER_COMMANDS = ("fit", "validate", "test", "predict")
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module with main(argv) -> int, one line of help)
     "bench": ("benchmarks/bench.py", "rollout/update throughput (bench rollout|step); inquiry ceiling and floor (bench inquiry), as JSON"),
-    "cases": ("grpodx.cases.cli", "inspect case sources (stats, show) and generate case cards with an LLM"),
+    "cases": ("grpodx.cases.cli", "inspect case sources (stats, list, show) and generate case cards with an LLM"),
     "report": ("grpodx.tools.report", "write one HTML page of a run: curves, before/after with intervals and tests, transcripts"),
     "chat": ("grpodx.tools.chat", "be the patient of a trained doctor in the terminal (--ckpt, --adapter or --model)"),
     "export": ("grpodx.tools.export", "write a trained doctor as a PEFT adapter folder, or --merge into a plain model folder"),
@@ -30,7 +30,7 @@ _TRAINER_HELP = {
 
 
 def usage() -> str:
-    lines = ["usage: python -m grpodx COMMAND [options]   (COMMAND --help for its options)", "", "commands:"]
+    lines = ["usage: python -m grpodx COMMAND [options]   (COMMAND --help for its options; fit --help-grpodx for ours alone)", "", "commands:"]
     lines += [f"  {name:10s} {text}" for name, text in _TRAINER_HELP.items()]
     lines += [f"  {name:10s} {text}" for name, (_, text) in COMMANDS.items()]
     return "\n".join(lines)
@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else ""
     try:
+        if command in TRAINER_COMMANDS and "--help-grpodx" in argv:
+            from grpodx.run.knob_help import grpodx_help
+
+            print(grpodx_help())
+            return
         if command in TRAINER_COMMANDS:
             from grpodx.run.cli import run_trainer
 

@@ -55,6 +55,23 @@ def test_show_prints_one_case_and_suggests_ids(tmp_path, capsys):
     assert "did you mean: builtin/asthma/0" in capsys.readouterr().err
 
 
+def test_list_prints_ids_and_filters_by_diagnosis(tmp_path, capsys):
+    bank = write_templates(tmp_path / "bank.jsonl", ["Asthma", "Acute asthma", "Croup"])
+    assert main(["list", f"builtin:{bank}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["builtin/asthma/0", "builtin/acute-asthma/0", "builtin/croup/0"]
+    assert lines[1].endswith("  Acute asthma")
+    assert main(["list", f"builtin:{bank}", "--diagnosis", "ASTHMA"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["builtin/asthma/0", "builtin/acute-asthma/0"]
+    assert main(["list", f"builtin:{bank}", "--diagnosis", "otitis"]) == 1
+
+
+def test_show_suggests_cases_by_diagnosis_name(tmp_path, capsys):
+    bank = write_templates(tmp_path / "bank.jsonl", ["Asthma", "Acute asthma", "Croup"])
+    assert main(["show", f"builtin:{bank}", "asthma"]) == 1  # a diagnosis, not an id: ids are far from it
+    assert "did you mean: builtin/asthma/0, builtin/acute-asthma/0" in capsys.readouterr().err
+
+
 def test_generate_validates_retries_and_deduplicates(tmp_path, capsys):
     replies = iter(
         [

@@ -1,5 +1,7 @@
 """`chat` driven through stdin and `export` (adapter, merged) from a checkpoint of a short tiny fit."""
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +70,26 @@ def run(argv: list[str]) -> int:
     with pytest.raises(SystemExit) as exited:
         main(argv)
     return exited.value.code
+
+
+def test_exports_carry_the_runs_card_and_normal_permissions(checkpoint, model_cache, tmp_path):
+    for name, flag in [("adapter", []), ("merged", ["--merge"])]:
+        assert run(["export", "--ckpt", str(checkpoint), "--out", str(tmp_path / name), "--cache-dir", model_cache, *flag]) == 0
+    adapter, merged = (tmp_path / "adapter" / "README.md").read_text(), (tmp_path / "merged" / "README.md").read_text()
+    for card in (adapter, merged):  # the checkpoint's two steps and data, as the run's own adapters/final card says
+        assert "Optimizer steps: 2" in card and "Training data: `builtin`" in card and "| val/accuracy |" in card, card
+    assert "system_prompt(max_turns=5)" in merged and "grpodx's own system prompt" in merged
+    assert (tmp_path / "adapter" / "README.md").read_text() == adapter
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in (tmp_path / "adapter", tmp_path / "merged"):  # not mkdtemp's private 0700 and 0600
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask, folder
+        assert stat.S_IMODE((folder / "README.md").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o666 & ~umask  # mkstemp's 0600 no more
+
+
+def test_export_of_an_adapter_folder_keeps_its_card(checkpoint, model_cache, tmp_path):
+    final = checkpoint.parent.parent / "adapters" / "final"
+    assert run(["export", "--adapter", str(final), "--out", str(tmp_path / "again"), "--cache-dir", model_cache]) == 0
+    card = (tmp_path / "again" / "README.md").read_text()
+    assert "Optimizer steps: 2" in card and "Training data: `builtin`" in card

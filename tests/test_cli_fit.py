@@ -49,6 +49,14 @@ def test_fit_writes_scalars_transcripts_adapters_and_small_checkpoints(tiny_run)
         "train/loss",
         "train/kl",
         "train/clip_fraction",
+        "train/clip_ratio/low_mean",
+        "train/clip_ratio/high_mean",
+        "train/grad_norm",
+        "train/learning_rate",
+        "train/entropy",
+        "train/completions/mean_length",
+        "train/completions/max_length",
+        "train/completions/clipped_ratio",
         "train/zero_variance_groups",
         "train/tokens",
         "time/rollout_s",
@@ -58,6 +66,9 @@ def test_fit_writes_scalars_transcripts_adapters_and_small_checkpoints(tiny_run)
     ]:
         assert tag in logged, tag
     assert len(logged["train/reward"]) == 4
+    assert "hp_metric" not in logged  # TensorBoard's empty default scalar
+    assert all(v > 0 for v in logged["train/learning_rate"]) and all(v > 0 for v in logged["train/entropy"])
+    assert all(0 <= v <= 1 for v in logged["train/completions/clipped_ratio"])
     assert any(tag.startswith("transcripts/train") for tag in logged["__text__"])
     final = tiny_run / "adapters" / "final"
     config = json.loads((final / "adapter_config.json").read_text())
@@ -83,26 +94,45 @@ def test_hparams_are_plain_yaml_and_adapters_carry_a_model_card(tiny_run):
         assert said in card, said
 
 
-def test_predict_writes_its_records_to_the_run(tiny_run, tmp_path, model_cache):
+def test_predict_writes_its_records_into_the_run_it_evaluates(tiny_run, tmp_path, model_cache, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no --trainer.default_root_dir: the current folder, which must stay empty
     main(
         [
             "predict",
             "--config",
             str(ROOT / "configs" / "tiny.yaml"),
-            f"--trainer.default_root_dir={tmp_path}",
             f"--model.policy.cache_dir={model_cache}",
             "--trainer.enable_progress_bar=false",
             "--data.max_eval_cases=2",
             f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}",
         ]
     )
-    (run,) = (tmp_path / "lightning_logs").glob("version_*")
+    assert list(tmp_path.iterdir()) == []  # no new lightning_logs/version_N: the newest stays the training run
+    run = tiny_run / "evaluations" / "predict_0"
     records = [json.loads(line) for line in (run / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 2 and {"case", "truth", "diagnosis", "status", "credit", "reward", "transcript"} <= set(records[0])
     # one record of an episode: a prediction holds every field of a transcript line
     evaluated = json.loads(sorted((tiny_run / "transcripts").glob("val_step_*.jsonl"))[0].read_text().splitlines()[0])
     assert set(evaluated) - {"stage"} <= set(records[0])
     assert all(r["transcript"] for r in records)
+    out = capsys.readouterr().out
+    assert f"wrote to {run}:" in out and f"  {run / 'predictions.jsonl'}" in out
+
+
+def test_test_lands_in_the_run_prints_whole_metric_names_and_what_it_wrote(tiny_run, tmp_path, model_cache, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    command = ["test", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--model.policy.cache_dir={model_cache}",
+               "--trainer.enable_progress_bar=false", "--data.max_eval_cases=2", f"--ckpt_path={tiny_run / 'checkpoints' / 'last.ckpt'}"]  # fmt: skip
+    main(command)
+    first = capsys.readouterr().out
+    main(command)
+    second = capsys.readouterr().out
+    runs = [tiny_run / "evaluations" / "test_0", tiny_run / "evaluations" / "test_1"]  # one folder per evaluation, in the run
+    for run, out in zip(runs, (first, second)):
+        assert (run / "results" / "test.json").is_file() and (run / "transcripts" / "test.jsonl").is_file()
+        assert f"wrote to {run}:" in out and f"  {run / 'results' / 'test.json'}" in out and f"  {run / 'transcripts' / 'test.jsonl'}" in out
+    assert "test/by_system/" in first and "…" not in first  # metric names whole, as logged
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_saved_config_is_the_full_recipe(tiny_run):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from grpodx.env.prompts import OPENING_PROMPT
 from grpodx.testing.fake_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +111,38 @@ def test_thirty_percent_injected_failures_are_counted_and_the_run_completes(tmp_
     assert total("env_total/patient_retries") > 0
     assert total("env_total/judge_failures") > 0
     assert sum(s.value for s in events.Scalars("status/env_error")) > 0
+
+
+def test_a_run_stopped_by_a_dead_patient_keeps_its_work_and_says_so_in_one_paragraph(tmp_path: Path, model_cache: str) -> None:
+    """The patient server answers the first step (two cases: two openings), then dies: the second
+    step stops the run, which writes last.ckpt (step 1) and the adapter, prints the resume command,
+    and ends with one paragraph: no traceback, no LiteLLM 'Give Feedback' banner per failed call."""
+    openings, lock = [0], threading.Lock()
+
+    def dying(request: dict) -> str | int:
+        if request["model"] == "fake-judge":
+            return JUDGE_REPLY
+        with lock:
+            openings[0] += request["messages"][-1]["content"] == OPENING_PROMPT
+            return _reply(request) if openings[0] <= 2 else 500
+
+    with FakeOpenAIServer(dying) as server:
+        run = _fit(
+            tmp_path,
+            server,
+            model_cache,
+            "--trainer.max_steps=4",
+            "--trainer.limit_val_batches=0",
+            "--model.patient.num_retries=0",
+            env={"OPENAI_API_KEY": "sk-test"},
+        )
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output[-3000:]
+    assert "Traceback" not in output and "Give Feedback" not in output
+    assert "error: the run stopped because the patient or judge kept failing" in run.stderr
+    assert "resume with: python -m grpodx fit --config" in run.stdout
+    last = next(tmp_path.rglob("last.ckpt"))
+    import torch
+
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 1
+    assert any(p.name == "adapter_config.json" for p in (last.parent.parent / "adapters").rglob("*"))

@@ -97,7 +97,8 @@ def test_a_parenthetical_abbreviation_in_a_test_fact_is_redacted_and_counted() -
     ("reply", "credit"),
     [
         ('{"score": 0.5, "rationale": "same category"}', 0.5),
-        ('Here you go:\n```json\n{"score": 1.7, "rationale": "clamped"}\n```', 1.0),
+        ('Here you go:\n```json\n{"score": 0.7, "rationale": "fenced"}\n```', 0.7),
+        ("Score: 8/10 (same category)", 0.8),
         ("Score: 0.2\nSame organ system.", 0.2),
     ],
 )
@@ -133,9 +134,10 @@ def test_an_llm_judge_cannot_overrule_the_code_set_on_another_disease() -> None:
     with FakeOpenAIServer(lambda request: '{"score": 1.0, "rationale": "talked into it"}') as server:
         judge = _judge(server)
         other = asyncio.run(judge.score(CASE, "pulmonary embolism", []))
-        unknown = asyncio.run(judge.score(CASE, "the lung thing from the infection", []))
+        unknown = asyncio.run(judge.score(CASE, "lung infection right base", []))
     assert (other.credit, other.correct) == (0.0, False)
-    assert (unknown.credit, unknown.correct) == (1.0, True)  # nothing the code set knows: the model's call
+    assert (unknown.credit, unknown.correct) == (1.0, True)  # one diagnosis the code set cannot code: the model's call
+    assert judge.stats.extra["uncoded_credit"] == 1 and unknown.rationale.startswith("[LLM credit for an answer the code set cannot code]")
     request = json.loads(server.requests[0]["messages"][-1]["content"].split("```json")[1].split("```")[0])
     assert request["final_diagnosis_coding"]["icd10"].startswith("I26")
 

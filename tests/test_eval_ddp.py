@@ -31,7 +31,7 @@ def evaluate(root: Path, model_cache: str, *extra: str) -> Path:
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    return root / "lightning_logs" / "version_0"
+    return root / "evaluations" / "test_0"
 
 
 @pytest.mark.slow  # two processes

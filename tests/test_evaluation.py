@@ -16,6 +16,8 @@ AGENTCLINIC = ROOT / "tests" / "fixtures" / "agentclinic_osce.jsonl"
 
 
 def run(command, root, model_cache, *extra):
+    """Run a command; the folder it wrote: fit's newest lightning_logs/version_N, an evaluation's
+    newest root/evaluations/<command>_<n>."""
     main(
         [
             command,
@@ -27,7 +29,9 @@ def run(command, root, model_cache, *extra):
             *extra,
         ]
     )
-    return sorted((root / "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))[-1]
+    if command == "fit":
+        return sorted((root / "lightning_logs").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))[-1]
+    return sorted(root.glob(f"evaluations/{command}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))[-1]
 
 
 def result(folder, stage):
@@ -47,6 +51,8 @@ def runs(tmp_path_factory, model_cache):
     base = run("test", root / "base", model_cache)
     ckpt = run("test", root / "ckpt", model_cache, f"--ckpt_path={fitted / 'checkpoints' / 'last.ckpt'}")
     adapter = run("test", root / "adapter", model_cache, f"--model.policy.adapter_path={fitted / 'adapters' / 'final'}")
+    # --trainer.default_root_dir says where: each evaluation in its own folder's evaluations/
+    assert [base, ckpt, adapter] == [root / name / "evaluations" / "test_0" for name in ("base", "ckpt", "adapter")]
     return {"fit": fitted, "base": base, "ckpt": ckpt, "adapter": adapter}
 
 

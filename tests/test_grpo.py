@@ -84,3 +84,19 @@ def test_masked_tokens_get_no_gradient_and_micro_batches_add_up():
         grpo_loss(logp[i : i + 1], logp[i : i + 1].detach(), logp[i : i + 1].detach() - 0.1, adv[i : i + 1], mask[i : i + 1], **kwargs)[0] for i in range(2)
     ]
     assert (parts[0] + parts[1]).item() == pytest.approx(full.item())
+
+
+def test_clip_ratio_splits_into_low_and_high_as_trl_counts_them():
+    # Row 1 (A = +1), ratios e^0.5, e^-0.5, 1: only e^0.5 > 1.28 with A > 0 is high-clipped;
+    # e^-0.5 < 0.8 does not count as low with A > 0 (the surrogate is not held there).
+    # Row 2 (A = -1), the same ratios: only e^-0.5 < 0.8 with A < 0 is low-clipped.
+    # Over 6 tokens: low 1/6, high 1/6, and the two together are clip_fraction 2/6.
+    logp = torch.tensor([[0.5, -0.5, 0.0], [0.5, -0.5, 0.0]])
+    old = torch.zeros(2, 3)
+    _, stats = grpo_loss(
+        logp, old, None, torch.tensor([1.0, -1.0]), torch.ones(2, 3), epsilon_low=0.2, epsilon_high=0.28, beta=0.0, aggregation="token", normalizer=6.0
+    )
+    means = stats.means()
+    assert means["clip_ratio/low_mean"] == pytest.approx(1 / 6)
+    assert means["clip_ratio/high_mean"] == pytest.approx(1 / 6)
+    assert means["clip_fraction"] == pytest.approx(means["clip_ratio/low_mean"] + means["clip_ratio/high_mean"])

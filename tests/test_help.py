@@ -93,3 +93,17 @@ def test_a_missing_dependency_says_how_to_install_not_a_traceback():
     assert done.returncode == 1
     assert "grpodx: jsonargparse is not installed" in done.stderr and "torch==2.13.0" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_help_grpodx_lists_our_knobs_alone_with_defaults():
+    from dataclasses import fields
+
+    from grpodx.run.knob_help import grpodx_help
+    from grpodx.train.grpo import GRPOConfig
+
+    text = grpodx_help()
+    for f in fields(GRPOConfig):
+        assert f"  --model.grpo.{f.name}=" in text, f.name
+    assert "  --model.grpo.beta=0.04  Weight of the k3 KL" in text and "  --data.batch_size=4  cases per training step" in text
+    assert "  --model.policy.lora.r=16  LoRA rank" in text  # nested groups are opened
+    assert "--trainer." not in text.replace("(--trainer.*", "") and len(text.splitlines()) < 150

@@ -117,7 +117,7 @@ def test_asking_gain_pairs_each_episode_with_its_first_turn_run_and_failures_cou
     assert r["asking_gain"] == pytest.approx((1 - 1 - 1 + 0) / 4)  # solved 1 of 4 vs 2 of 4
     assert r["accuracy_by_turns/1"] == r["accuracy_open"] and r["accuracy_by_turns/3"] == pytest.approx(1 / 4)
     assert "accuracy_by_turns/2" not in r  # not evaluated
-    assert r["accuracy"] == pytest.approx(1 / 2)  # the existing figure: over scored episodes only
+    assert r["accuracy"] == pytest.approx(1 / 3)  # the existing figure: the truncated episode counts as wrong, the failed one is left out
     records = eval_records(asked, 1, (3, 5), False, {1: at_once})
     assert asking_gain_test(records) == {"p": 1.0, "gained": 1, "lost": 2, "pairs": 4}
     assert [r["by_turns"]["1"]["correct"] for r in records] == [False, True, True, False]

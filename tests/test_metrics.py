@@ -60,3 +60,26 @@ def test_leaks_env_errors_turns_to_diagnosis_pass_at_n_and_body_systems():
     assert r["by_system/musculoskeletal/accuracy"] == pytest.approx(1 / 2) and r["by_system/musculoskeletal/n"] == 2
     assert r["by_system/cardiovascular/accuracy"] == 0.0 and r["by_system/cardiovascular/credit"] == 0.0
     assert not any("respiratory" in k for k in r)  # systems without cases are not reported
+
+
+def test_truncated_episodes_count_as_not_diagnosed_in_every_metric():
+    """A truncated episode ran out of context before a diagnosis: accuracy, credit and format 0.
+    Leaving it out showed `diagnosed` 1.0 for a run where 5 of 8 episodes truncated."""
+    cut = [episode(None, status="truncated") for _ in range(5)]
+    for e in cut:
+        e.verdict, e.parts = None, None  # as the module leaves them: only trainable episodes are scored
+    metrics = DiagnosticMetrics(top_k=(3,))
+    metrics.update_from([episode(1), episode(1), episode(1), *cut])
+    r = metrics.results()
+    assert r["truncated"] == pytest.approx(5 / 8)
+    for name in ("accuracy", "accuracy@3", "credit", "diagnosed", "format"):
+        assert r[name] == pytest.approx(3 / 8), name
+    assert r["by_system/musculoskeletal/n"] == 8 and r["turns_to_diagnosis"] == pytest.approx(2.0)
+
+
+def test_an_evaluation_mostly_truncated_warns():
+    from grpodx.run.metrics import TRUNCATED_WARN_FRACTION, truncation_warning
+
+    assert truncation_warning("test", {"truncated": TRUNCATED_WARN_FRACTION}) is None
+    warning = truncation_warning("test", {"truncated": 0.625})
+    assert warning is not None and "62%" in warning and "max_seq_len" in warning

@@ -57,3 +57,18 @@ def test_a_checkpoint_write_that_dies_leaves_the_previous_one_whole(tmp_path):
     restored = io.load_checkpoint(path)
     assert restored["global_step"] == 2 and torch.equal(restored["weights"], torch.ones(3))
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no half-written leftovers
+
+
+def test_entropy_comes_with_the_log_probs_and_matches_the_softmax(tiny_policy):
+    ids = torch.tensor([tiny_policy.tokenizer.encode("DIAGNOSIS: Asthma\nDIFFERENTIAL: Croup", add_special_tokens=False)])
+    mask = torch.ones_like(ids)
+    where = torch.zeros_like(ids[:, 1:], dtype=torch.bool)
+    where[0, 2:5] = True
+    logp, entropy = tiny_policy.log_probs_and_entropy(ids, mask, 0.7, where)
+    assert torch.equal(logp, tiny_policy.log_probs(ids, mask, 0.7, where))  # the same numbers as before
+    with torch.no_grad(), tiny_policy.autocast():  # the same precision as the policy's own pass
+        logits = tiny_policy.model(input_ids=ids, attention_mask=mask).logits[0, :-1].float() / 0.7  # [T-1, V]
+    expected = torch.distributions.Categorical(logits=logits).entropy()  # [T-1]
+    assert entropy is not None and not entropy.requires_grad
+    assert torch.allclose(entropy[0, 2:5], expected[2:5], atol=1e-4)
+    assert entropy[0, :2].eq(0).all() and entropy[0, 5:].eq(0).all()  # off `where`: 0, like the log-probs

@@ -104,3 +104,17 @@ def test_batches_resume_where_they_stopped_and_differ_by_epoch():
     assert first + ids(resumed) == epoch0
     ranks = [ids(ResumableBatches(cases, 2, seed=3, rank=r, world_size=2)) for r in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == 2 and not set(sum(ranks[0], [])) & set(sum(ranks[1], []))
+
+
+def test_half_written_checkpoints_left_by_a_kill_are_removed(tmp_path):
+    """What AtomicCheckpointIO stages before its rename; a SIGKILL mid-save leaves it behind."""
+    from grpodx.run.callbacks import AtomicCheckpointIO
+    from grpodx.run.control import remove_staging
+
+    AtomicCheckpointIO().save_checkpoint({"global_step": 2}, tmp_path / "last.ckpt")
+    staged = [tmp_path / ".last.ckpt-k2j3h", tmp_path / ".step=4.ckpt-a1b2c"]
+    for path in staged:
+        path.write_bytes(b"partial")
+    assert sorted(remove_staging(tmp_path)) == sorted(staged)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
+    assert remove_staging(tmp_path / "missing") == []

@@ -1,4 +1,4 @@
-"""`python -m grpodx cases stats|show|generate`: inspect case sources and write LLM case cards."""
+"""`python -m grpodx cases stats|list|show|generate`: inspect case sources and write LLM case cards."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ from grpodx.cases.sources import load_source
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grpodx cases", description="Inspect case sources; generate case cards with an LLM.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("stats", "counts by body system, facts per case, validation problems"), ("show", "print one case")):
+    listed = (("stats", "counts by body system, facts per case, validation problems"), ("list", "case ids and diagnoses"), ("show", "print one case"))
+    for name, help_text in listed:
         command = commands.add_parser(name, help=help_text)
         command.add_argument("source", help="builtin, inquiry, a path, or FORMAT:PATH (builtin, inquiry, jsonl, agentclinic, ddxplus, mediq)")
         if name == "show":
-            command.add_argument("id", help="the case id, e.g. builtin/acute-myocardial-infarction/0")
+            command.add_argument("id", help="the case id, e.g. builtin/acute-myocardial-infarction/0, or a diagnosis to find cases by")
+        if name == "list":
+            command.add_argument("--diagnosis", default="", help="only cases whose diagnosis or an alias contains this text (any case)")
         command.add_argument("--skip-invalid", action="store_true", help="report bad records instead of failing on the first")
         command.add_argument("--variants", type=int, default=None, help="cases per disease for template sources (default 1; 10 for inquiry)")
         command.add_argument("--seed", type=int, default=0)
@@ -122,6 +125,26 @@ def show_lines(case: Case) -> list[str]:
     return lines
 
 
+def by_diagnosis(cases: list[Case], text: str) -> list[Case]:
+    """Cases whose diagnosis or an alias contains `text`, ignoring case and `-`/`_` for spaces
+    (so an id-like `community-acquired-pneumonia` finds the diagnosis too)."""
+    norm = lambda s: " ".join(s.lower().replace("-", " ").replace("_", " ").split())  # noqa: E731
+    wanted = norm(text)
+    return [c for c in cases if wanted and any(wanted in norm(name) for name in (c.diagnosis, *c.aliases))]
+
+
+def list_lines(cases: list[Case]) -> list[str]:
+    width = max((len(c.id) for c in cases), default=0)
+    return [f"{c.id:<{width}}  {c.diagnosis}" for c in cases]
+
+
+def _list(args: argparse.Namespace) -> int:
+    cases, _ = _load(args)
+    chosen = by_diagnosis(cases, args.diagnosis) if args.diagnosis else cases
+    print("\n".join(list_lines(chosen)) if chosen else f"no case in {args.source} has a diagnosis containing {args.diagnosis!r}")
+    return 0 if chosen else 1
+
+
 def _show(args: argparse.Namespace) -> int:
     cases, _ = _load(args)
     by_id = {c.id: c for c in cases}
@@ -130,8 +153,13 @@ def _show(args: argparse.Namespace) -> int:
         args.seed = int(seed)
         by_id.update((c.id, c) for c in _load(args)[0])
     if args.id not in by_id:
-        close = difflib.get_close_matches(args.id, list(by_id), n=5, cutoff=0.5)
-        print(f"no case {args.id!r} in {args.source}" + (f"; did you mean: {', '.join(close)}" if close else ""), file=sys.stderr)
+        first: dict[str, str] = {}
+        for c in by_diagnosis(cases, args.id):
+            first.setdefault(c.diagnosis, c.id)  # one case per diagnosis: its variants add nothing here
+        named = list(first.values())
+        close = named[:5] or difflib.get_close_matches(args.id, list(by_id), n=5, cutoff=0.5)
+        more = f" (and {len(named) - 5} more diagnoses: cases list {args.source} --diagnosis {args.id!r})" if len(named) > 5 else ""
+        print(f"no case {args.id!r} in {args.source}" + (f"; did you mean: {', '.join(close)}{more}" if close else ""), file=sys.stderr)
         return 1
     print("\n".join(show_lines(by_id[args.id])))
     return 0
@@ -163,6 +191,8 @@ def main(argv: list[str]) -> int:
             cases, lines = _load(args)
             print("\n".join([lines[0], *stats_lines(cases), *cluster_lines(cases), *lines[1:]]))
             return 0
+        if args.command == "list":
+            return _list(args)
         return _show(args) if args.command == "show" else _generate(args)
     except (CaseError, ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -22,9 +22,16 @@ def strings(value: Any, where: str, name: str, *, allow_empty: bool = False) -> 
     return tuple(v.strip() for v in value)
 
 
+MAX_TEXT_CHARS = 20_000
+"""Longest text a case field may hold: a complaint, a fact or a name (the longest in the shipped
+and public data is a few thousand); longer is refused, never silently cut."""
+
+
 def one_string(value: Any, where: str, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise CaseError(where, name, "must be a non-empty string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise CaseError(where, name, f"is {len(value):,} characters, more than the {MAX_TEXT_CHARS:,} a case field may hold")
     return value.strip()
 
 

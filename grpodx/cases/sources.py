@@ -10,12 +10,12 @@ record sources (jsonl, agentclinic, mediq) yield one case per record.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 from grpodx.cases.bank import builtin_templates, parse_template
+from grpodx.cases.errors import CaseError
 from grpodx.cases.jsonl import read_cases
 from grpodx.cases.schema import Case, DiseaseTemplate
 from grpodx.cases.tally import ImportReport, json_lines, parse_records
@@ -94,11 +94,12 @@ def guess_format(path: Path) -> str:
         if (path if path.is_dir() else path.parent).joinpath("release_conditions.json").is_file():
             return "ddxplus"
         raise ValueError(f"{path}: a folder source must hold DDXPlus's release_conditions.json")
-    first = next((line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()), "")
-    try:
-        keys = set(json.loads(first)) if first else set()
-    except (json.JSONDecodeError, TypeError):
-        keys = set()
+    # the reader's own first record: a bad one (not UTF-8, nested too deep, too big) is reported
+    # by the reader itself with its file and line, so here it just tells no format
+    first = next((record for _, record in json_lines(path) if record is not None), None)
+    if isinstance(first, CaseError):
+        raise first
+    keys = set(first) if isinstance(first, dict) else set()
     if "OSCE_Examination" in keys:
         return "agentclinic"
     if {"context", "answer"} <= keys:

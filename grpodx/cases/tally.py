@@ -61,17 +61,36 @@ class ImportReport:
         return "\n".join(lines)
 
 
+MAX_RECORD_BYTES = 1_000_000
+"""Longest line a case file may hold (1 MB): a bigger record is refused before it is parsed (a
+50 MB fact took 3 minutes and 10 GB before, then was cut short). Fields have their own limit
+(`grpodx.cases.fields.MAX_TEXT_CHARS`)."""
+
+
 def json_lines(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, record) for each non-blank line; a line that is not JSON yields a CaseError as its record."""
-    text = path.read_text(encoding="utf-8")
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            yield where, json.loads(line)
-        except json.JSONDecodeError as error:
-            yield where, CaseError(where, "<json>", f"invalid JSON ({error.msg} at column {error.colno})")
+    """(where, record) for each non-blank line; a line that is not UTF-8, not JSON, nested too
+    deep or over `MAX_RECORD_BYTES` yields a CaseError naming file and line as its record."""
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            where = f"{path}:{number}"
+            yield where, _record(raw, where)
+
+
+def _record(raw: bytes, where: str) -> Any:
+    if len(raw) > MAX_RECORD_BYTES:
+        return CaseError(where, "<record>", f"is {len(raw):,} bytes, more than the {MAX_RECORD_BYTES:,} a case may hold")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return CaseError(where, "<encoding>", f"is not UTF-8 (byte 0x{raw[error.start]:02x} at column {error.start + 1})")
+    if not line.strip():
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        return CaseError(where, "<json>", f"invalid JSON ({error.msg} at column {error.colno})")
+    except RecursionError:
+        return CaseError(where, "<json>", "is nested too deeply to be a case")
 
 
 def parse_records(
@@ -79,14 +98,22 @@ def parse_records(
     parse: Callable[[Any, str], list[T]],
     report: ImportReport,
     skip_invalid: bool,
+    *,
+    same_content: bool = False,
 ) -> list[T]:
-    """Parse each record into zero or more items; a bad one raises, or is reported when skip_invalid."""
+    """Parse each record into zero or more items; a bad one raises, or is reported when skip_invalid.
+    A repeated id is bad in every format; `same_content` also refuses a repeated case under a new
+    id, for importers that make ids from line numbers (AgentClinic, MediQ)."""
     items: list[T] = []
+    seen: dict[Any, str] = {}
     for where, raw in records:
+        if raw is None:  # a blank line
+            continue
         try:
             if isinstance(raw, CaseError):
                 raise raw
             parsed = parse(raw, where)
+            _check_unique(parsed, where, seen, same_content)
         except CaseError as error:
             if not skip_invalid:
                 raise
@@ -95,3 +122,24 @@ def parse_records(
         report.accept(len(parsed))
         items.extend(parsed)
     return items
+
+
+def _check_unique(parsed: list[Any], where: str, seen: dict[Any, str], same_content: bool) -> None:
+    """A record that repeats an id (or a template's diagnosis, which makes its ids), or (with
+    `same_content`) a whole case under another id, is an error: duplicates can land in train
+    and test at once."""
+    for item in parsed:
+        keys = [("id", item.id)] if hasattr(item, "id") else [("diagnosis", str(item.diagnosis).lower())]
+        keys += [("case", _content(item))] if same_content and hasattr(item, "id") else []
+        for kind, key in keys:
+            first = seen.get((kind, key))
+            if first and kind == "case":
+                raise CaseError(where, "<record>", f"repeats the case at {first} under another id")
+            if first:
+                raise CaseError(where, kind, f"duplicate {kind} {key!r} (first at {first})")
+        for kind, key in keys:
+            seen[(kind, key)] = where
+
+
+def _content(case: Any) -> tuple[Any, ...]:
+    return (case.diagnosis, case.chief_complaint, case.age, case.sex, tuple((f.kind, f.text) for f in case.facts))

@@ -6,9 +6,12 @@ diagnoses are compared (splits, data filters, the bank, generated cards). How a 
 1. Names: the bank's diagnoses and aliases and the given cases', then every ICD-10-CM title
    and inclusion term, compared after `bare_key` (case, punctuation, British spelling,
    brackets, leading 'probable'/'the', abbreviations such as MI, PE, T2DM, NSTEMI expanded).
-2. A more specific form: qualifying words (`QUALIFIERS`: side, lobe, severity, ...) removed,
-   or a tail ("... with effusion", "... due to X") cut: "right lower lobe pneumonia" is a
-   pneumonia.
+0. A bare ICD-10-CM code the code set knows exactly ('K35.80'), or an eponym alone
+   ("Hashimoto's": its one known name).
+2. A more specific form: qualifiers (`QUALIFIERS`: laterality, site, severity, course, extent;
+   stage; an organism the code set names) removed, Roman numerals read as Arabic, or a tail
+   ("... with effusion", "... due to X") cut: "right lower lobe pneumonia" is a pneumonia,
+   "E. coli cystitis" a cystitis, "AKI stage 3" an AKI.
 3. Spelling: one edit for names of 6-10 letters, two beyond (`rapidfuzz` OSA distance: a
    swap is one edit), when exactly one concept is that close and no number or one- or
    two-letter word changed ('type 1 diabetes' is no misspelling of 'type 2 diabetes').
@@ -28,17 +31,31 @@ from rapidfuzz.distance import OSA
 from grpodx.cases.bank import builtin_templates
 from grpodx.cases.schema import Case, DiseaseTemplate
 from grpodx.clinical import icd10
-from grpodx.clinical.text import diagnosis_key, diagnosis_names
+from grpodx.clinical.text import diagnosis_key, diagnosis_names, fold_spelling, normalise, stem
 
 QUALIFIERS = frozenset(
-    """right left bilateral unilateral upper lower middle lobe lobes base basal apical inferior superior
+    """right left bilateral unilateral sided upper lower middle lobe lobes base basal apical inferior superior
     anterior posterior lateral medial septal wall acute subacute hyperacute severe mild moderate early late
-    uncomplicated complicated recurrent simple classic typical idiopathic community acquired hospital
-    malignant proximal distal massive small large extensive focal diffuse multifocal congestive tension
+    uncomplicated complicated recurrent relapsing simple classic typical idiopathic community acquired hospital
+    malignant proximal distal massive submassive small large extensive focal diffuse multifocal localised localized
+    disseminated generalised generalized congestive tension critical fulminant brittle flare flares unruptured
     perforated ruptured gangrenous suppurative purulent tophaceous necrotizing necrotising erosive""".split()
 )
-"""Words that make a name more specific without making it another disease."""
-
+"""Words that make a name more specific without making it another disease: laterality, site,
+severity, course and extent. Sites particular to one disease come from the code set instead
+(`icd10.site_words`: 'popliteal' DVT, 'saddle' PE, 'tubal' ectopic pregnancy)."""
+SITES = frozenset("retrocecal retroileal pelvic subhepatic ophthalmicus".split())
+"""Anatomical sites the code set does not name below their disease (after British spelling is folded)."""
+_PHRASES = re.compile(
+    r"\b(?:life threatening|near fatal|flare up|sub massive|acute on chronic)\b"
+    r"|\b(?:stage|grade|class)\s+(?:\d{1,2}|[ivx]{1,4})[a-c]?\b"  # AKI stage 3, CKD stage IV
+)
+"""Qualifiers of more than one word: severity, course and stage."""
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6"}
+_NUMBERED = re.compile(r"\b(type|stage|grade|class|phase)\s+(i{1,3}|iv|vi?)\b")
+_CODE = re.compile(r"\s*([A-Za-z]\d{2}(?:\.[0-9A-Za-z]{1,4})?)\s*")
+_POSSESSIVE = re.compile(r"^\s*([A-Za-z\u00C0-\u024F-]+)(?:'s|\u2019s|'|\u2019)\s*$")
+_EPONYM_HEADS = ("disease", "syndrome")
 _LEADING = re.compile(
     r"^(?:(?:the|a|an|final|working|clinical|most|probable|probably|likely|suspected|presumed|presumptive|"
     r"possible|diagnosis|dx|is|of|consistent with|in keeping with|i think|i believe|i suspect|this is|it is|it s|"
@@ -84,6 +101,7 @@ class DiagnosisIndex:
 
     def __init__(self, templates: Iterable[DiseaseTemplate] = (), cases: Iterable[Case] = ()) -> None:
         self._names: dict[str, Concept] = {}
+        self._words: set[str] = set()
         for t in templates:
             self._add((t.diagnosis, *t.aliases), Concept(t.diagnosis, t.icd10, "name"))
         for case in cases:
@@ -107,6 +125,12 @@ class DiagnosisIndex:
             key = bare_key(name)
             if key:
                 self._names.setdefault(key, concept)
+            self._words.update(_stems(f"{name} {key}"))
+
+    def known_word(self, word: str) -> bool:
+        """`word` is used by some known name, alias, abbreviation or ICD-10-CM title (compared by
+        stem and US spelling): a clinical word, not gibberish or another language."""
+        return any(s in self._words or s in icd10_words() for s in _stems(word))
 
     def exact(self, text: str) -> Concept | None:
         key = bare_key(text)
@@ -117,15 +141,39 @@ class DiagnosisIndex:
 
     def resolve(self, text: str) -> Concept | None:
         """The concept `text` names (steps 2-4 of the module docstring), or None."""
+        code = _CODE.fullmatch(text)
+        if code:
+            return self.code(code.group(1))
+        possessive = _POSSESSIVE.match(text)
         key = bare_key(text)
+        if possessive and not self.exact(key):
+            return self._eponym(diagnosis_key(possessive.group(1)))
         if key not in self._cache:
             self._cache[key] = self._resolve(key)
         return self._cache[key]
 
+    def code(self, code: str) -> Concept | None:
+        """A bare ICD-10-CM code ('K35.80'), when the code set knows exactly that code."""
+        code = code.upper()
+        if icd10.valid(code) != code:
+            return None
+        return Concept(icd10.description(code), code, "code")
+
+    def _eponym(self, eponym: str) -> Concept | None:
+        """An eponym alone ("Hashimoto's", "Graves'"): its '... disease' or '... syndrome' when
+        known, else the one concept every known name that starts with it has."""
+        for head in _EPONYM_HEADS:
+            found = self.exact(f"{eponym} {head}")
+            if found:
+                return found
+        named = {self.exact(k) for k in self._buckets.get(eponym[:1], ()) if k.startswith(f"{eponym} ")}
+        concepts = {(c.name, c.code): c for c in named if c}
+        return next(iter(concepts.values())) if len(concepts) == 1 else None
+
     def _resolve(self, key: str) -> Concept | None:
         if not key:
             return None
-        found = self.exact(key)
+        found = self.exact(key) or self.exact(arabic(key))
         if found:
             return found
         for reduced in specific_forms(key):
@@ -151,6 +199,21 @@ class DiagnosisIndex:
         return Concept(concept.name, concept.code, "spelling") if concept else None
 
 
+def _stems(text: str) -> set[str]:
+    """Stems of the words of `text`, British '-ise' spellings also as '-ize' ('organising')."""
+    words = fold_spelling(normalise(text)).split()
+    return {stem(v) for w in words for v in (w, _IZE.sub(r"iz\1", w))}
+
+
+_IZE = re.compile(r"is(e|ed|es|ing|ation|ations)$")
+
+
+@lru_cache(maxsize=1)
+def icd10_words() -> frozenset[str]:
+    """The stems of every word in ICD-10-CM's titles and inclusion terms (built once a process)."""
+    return frozenset(stem(w) for key in icd10.title_index() for w in key.split())
+
+
 def _unspellable(key: str) -> list[str]:
     """The words no misspelling may change: numbers and one- or two-letter words tell diseases
     apart ('type 1' is not 'type 2', 'hepatitis a' is not 'hepatitis b', 'type i' not 'type ii').
@@ -161,13 +224,21 @@ def _unspellable(key: str) -> list[str]:
     return [w for w in key.split() if len(w) <= 2 or any(c.isdigit() for c in w)]
 
 
-def specific_forms(key: str) -> list[str]:
-    """The name with qualifiers removed, with a tail cut, and both ('' forms dropped)."""
-    words = key.split()
-    stripped = " ".join(w for w in words if w not in QUALIFIERS)
+def arabic(key: str) -> str:
+    """Roman numerals after type, stage, grade, class or phase as Arabic ones: 'type ii' is 'type 2'."""
+    return _NUMBERED.sub(lambda m: f"{m.group(1)} {_ROMAN[m.group(2)]}", key)
+
+
+def specific_forms(key: str, sites: Iterable[str] = ()) -> list[str]:
+    """The name with qualifiers removed (`QUALIFIERS`, `SITES`, multi-word `_PHRASES`, organisms
+    from the code set, and `sites`: words the code set uses below the truth), with a tail cut,
+    and both ('' forms dropped)."""
+    drop = QUALIFIERS | SITES | frozenset(sites)
+    unphrased = icd10.without_organisms(_PHRASES.sub(" ", arabic(key)))  # 'acute kidney injury stage 3' keeps 'acute'
+    stripped = " ".join(w for w in unphrased.split() if w not in drop)
     head = _TAIL.sub("", key)
-    head_stripped = " ".join(w for w in head.split() if w not in QUALIFIERS)
-    return [f for f in dict.fromkeys((stripped, head, head_stripped)) if f and f != key]
+    head_stripped = " ".join(w for w in icd10.without_organisms(_PHRASES.sub(" ", arabic(head))).split() if w not in drop)
+    return [f for f in dict.fromkeys((unphrased, stripped, head, head_stripped)) if f and f != key]
 
 
 @lru_cache(maxsize=1)

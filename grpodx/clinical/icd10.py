@@ -163,6 +163,49 @@ def shared_level(a: str, b: str) -> str | None:
     return None
 
 
+ORGANISMS_BLOCK = "B95-B97"
+"""Bacterial and viral infectious agents 'as the cause of diseases classified elsewhere'."""
+
+
+@lru_cache(maxsize=1)
+def _organisms() -> re.Pattern[str]:
+    """The organisms ICD-10-CM names (block B95-B97) as they are written before a disease: full
+    names, their abbreviations ('e coli', 'mrsa') and genera with their adjectives
+    ('staphylococcal'), longest first."""
+    names: set[str] = set()
+    for code in cm.get_descendants(ORGANISMS_BLOCK):
+        for title in [cm.get_description(code), *cm.get_inclusion_term(code)]:
+            agent = re.split(r"\s+as the cause\b", title)[0]
+            names.update(_title_key(a) for a in re.findall(r"[(\[]([^)\]]+)[)\]]", agent))
+            name = re.sub(r"^(?:other specified|other|unspecified)\s+", "", _title_key(_BRACKETED.sub(" ", agent)))
+            names.add(name)
+            if len(name.split()[0]) >= 7 and name.split()[0] not in ("bacterial", "specified"):
+                names.add(name.split()[0][:7] + r"\w*")  # the genus and its adjective
+    phrases = sorted((n for n in names if n and "agents" not in n), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(p if p.endswith(r"\w*") else re.escape(p) for p in phrases) + r")\b")
+
+
+def without_organisms(key: str) -> str:
+    """A normalised name with the organisms the code set names taken out ('e coli cystitis' -> 'cystitis')."""
+    return " ".join(_organisms().sub(" ", key).split())
+
+
+@lru_cache(maxsize=1024)
+def site_words(code: str) -> frozenset[str]:
+    """Words the code set uses below `code`'s category that name no disease on their own: the
+    sites, sides and forms of that disease ('popliteal', 'femoral' for I82; 'saddle' for I26)."""
+    category = lineage(code).get("category")
+    if not category:
+        return frozenset()
+    index = title_index()
+    words = {w for c in cm.get_descendants(category) for t in [cm.get_description(c), *cm.get_inclusion_term(c)] for w in _title_key(t).split()}
+    return frozenset(w for w in words if len(w) > 3 and w not in index and w not in _TITLE_GLUE)
+
+
+_TITLE_GLUE = frozenset("with without other specified unspecified elsewhere classified than involvement".split())
+"""Words of titles' grammar, not of sites."""
+
+
 def description(code: str) -> str:
     known = valid(code)
     return cm.get_description(known) if known else ""

@@ -410,17 +410,43 @@ def _mention_patterns(names: Iterable[str]) -> tuple[re.Pattern[str], ...]:
 def _patterns_for(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     # cached: the patient redacts each reply and its sheet's facts with the same case's names
     # every call, and building these patterns cost more than a call's matching
-    names = diagnosis_names(names)
+    codes = tuple(n.strip().upper() for n in names if ICD_CODE.fullmatch(n.strip()))
+    names = diagnosis_names(n for n in names if not ICD_CODE.fullmatch(n.strip()))
     patterns = [p for p in (names_pattern(names),) if p is not None]
     short = sorted({a for n in names for a in abbreviations(n) if a.isupper() or any(c.isdigit() for c in a)}, key=len, reverse=True)
     if short:
         patterns.append(re.compile(r"(?<![\w])(?:" + "|".join(re.escape(a) for a in short) + r")(?![\w])"))
+    if codes:  # the code or any code of its category: 'K35.80', 'K35.8', 'K35'
+        patterns.append(re.compile(r"(?<![\w.])(?:" + "|".join(sorted({re.escape(c[:3]) for c in codes})) + r")(?:\.[0-9A-Z]{0,4})?(?![\w])", re.IGNORECASE))
+    disguised = [_disguised(n) for n in names if len(re.sub(r"[^a-z]", "", n.lower())) >= DISGUISE_MIN_LETTERS]
+    if disguised:
+        patterns.append(re.compile("|".join(sorted(disguised, key=len, reverse=True)), re.IGNORECASE))
     return tuple(patterns)
+
+
+ICD_CODE = re.compile(r"[A-Za-z]\d{2}(?:\.[0-9A-Za-z]{1,4})?")
+"""An ICD-10 code as a case holds it ('K35.80'): passed among the names, it is matched as a code."""
+DISGUISE_MIN_LETTERS = 5
+"""Names this long are also found spelled out or in digits ('A-P-P-E-N-D-I-C-I-T-I-S',
+'app3ndicitis'); shorter ones would match ordinary words."""
+_LOOKALIKE = {"a": "a4@", "e": "e3", "i": "i1!|", "l": "l1|", "o": "o0", "s": "s5$", "t": "t7+", "g": "g9", "b": "b8", "z": "z2"}
+_GAP = r"[\s\-_.*\u00b7]{0,2}"
+
+
+def _disguised(name: str) -> str:
+    """A pattern for `name`'s letters with up to two separators between any two of them and
+    digits or symbols that look like letters; whole words only."""
+    letters = [c for c in name.lower() if c.isalnum()]
+    body = _GAP.join(f"[{re.escape(_LOOKALIKE.get(c, c))}]" for c in letters)
+    return rf"(?<![a-z0-9]){body}(?![a-z0-9])"
 
 
 def mentions_in(text: str, names: Iterable[str]) -> list[str]:
     """Every mention of a diagnosis name or of its short forms in `text`, as written."""
-    return [m.group(0) for pattern in _mention_patterns(names) for m in pattern.finditer(text)]
+    found: list[tuple[int, int, str]] = []
+    for pattern in _mention_patterns(names):  # in redaction order: a later pattern's overlap with an earlier find is that find
+        found += [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text) if not any(a < m.end() and m.start() < b for a, b, _ in found)]
+    return [mention for _, _, mention in sorted(found)]
 
 
 def redact(text: str, names: Iterable[str], mask: str = "[redacted]") -> tuple[str, int]:

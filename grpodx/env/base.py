@@ -16,11 +16,17 @@ from grpodx.types import Message, Verdict
 REDACTED = "[redacted]"
 """What stands in a patient reply where the diagnosis (or an alias) was redacted."""
 
-__all__ = ["REDACTED", "EnvError", "EnvStats", "Judge", "Patient"]
+__all__ = ["REDACTED", "EnvError", "EnvFailureStop", "EnvStats", "Judge", "Patient"]
 
 
 class EnvError(RuntimeError):
     """The patient or judge could not answer (after its retries)."""
+
+
+class EnvFailureStop(RuntimeError):
+    """More of one step's episodes failed in the patient or judge than the run allows: the run
+    stops, keeping its work (`RunControl` saves last.ckpt and the adapter, the CLI prints one
+    paragraph instead of a traceback)."""
 
 
 @dataclass

@@ -18,6 +18,10 @@ import litellm
 from grpodx.env.base import EnvError, EnvStats
 from grpodx.env.config import ModelConfig
 
+# LiteLLM prints a 'Give Feedback / Get Help' banner on every failed call (21-32 a flaky run);
+# our retries, counters and EnvError already say what failed, once.
+litellm.suppress_debug_info = True
+
 _RETRYABLE = (
     asyncio.TimeoutError,
     litellm.Timeout,

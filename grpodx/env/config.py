@@ -14,6 +14,8 @@ from typing import ClassVar
 
 from grpodx.run.knobs import require
 
+MASKED_KEY = "***"
+"""What a saved config.yaml holds in place of a key (`grpodx.run.secrets.MASK`): never sent."""
 SCRIPTED_PATIENT = "grpodx/scripted-patient"
 RUBRIC_JUDGE = "grpodx/rubric-judge"
 
@@ -54,9 +56,15 @@ class ModelConfig:
                 "num_retries": (self.num_retries >= 0, ">= 0"),
                 "retry_backoff": (self.retry_backoff >= 0, ">= 0"),
                 "max_concurrency": (self.max_concurrency > 0, "> 0"),
+                "api_key": (self.api_key != MASKED_KEY, f"a key, not the mask a saved config.yaml holds: remove api_key and set {self.key_variable}"),
             },
             self,
         )
+
+    @property
+    def key_variable(self) -> str:
+        """The environment variable LiteLLM reads this provider's key from ('openai/...' -> OPENAI_API_KEY)."""
+        return f"{self.model.split('/')[0].upper().replace('-', '_')}_API_KEY"
 
 
 @dataclass

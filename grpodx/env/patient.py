@@ -1,6 +1,8 @@
 """The patient through LiteLLM: one adapter for every backend, with a leak guard on every reply.
 
-The guard redacts the diagnosis, its aliases and their short forms ('(PML)', 'PML') twice:
+The guard redacts the diagnosis, its aliases and their short forms ('(PML)', 'PML'), its ICD-10
+code ('K35.80', or any code of its category) and disguised spellings ('A-P-P-E-N-D-I-C-I-T-I-S',
+'app3ndicitis') twice:
 in the sheet before it is sent (an imported fact may name it), and in the reply. `stats.leaks`
 (the run's env/leaks) counts every redaction, both places; `extra` splits them into
 'sheet_redactions' and 'reply_redactions'.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from grpodx.cases.checks import leak_terms
 from grpodx.cases.schema import Case
 from grpodx.clinical.text import redact
 from grpodx.env.base import REDACTED, EnvStats, Patient
@@ -45,7 +48,7 @@ class LiteLLMPatient(CallerStats, Patient):
     async def _ask(self, case: Case, dialogue: list[Message], seed: int) -> str:
         sheet, in_sheet = self._sheet(case)
         text = await self._caller.complete(patient_messages(sheet, dialogue), seed=seed)
-        text, in_reply = redact_diagnosis(text, case.names)
+        text, in_reply = redact_diagnosis(text, leak_terms(case))
         self.stats.leaks += in_sheet + in_reply
         for name, count in (("sheet_redactions", in_sheet), ("reply_redactions", in_reply)):
             if count:
@@ -56,10 +59,11 @@ class LiteLLMPatient(CallerStats, Patient):
         """The case's patient-facing facts, with any mention of the diagnosis redacted: an
         imported fact such as "known X" must not hand the model the answer."""
         sheet = PatientSheet.from_case(case)
-        complaint, found = redact_diagnosis(sheet.chief_complaint, case.names)
+        terms = leak_terms(case)
+        complaint, found = redact_diagnosis(sheet.chief_complaint, terms)
         facts = []
         for fact in sheet.facts:
-            text, count = redact_diagnosis(fact.text, case.names)
+            text, count = redact_diagnosis(fact.text, terms)
             facts.append(replace(fact, text=text))
             found += count
         return PatientSheet(sheet.demographics, complaint, tuple(facts)), found

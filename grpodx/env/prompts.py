@@ -119,8 +119,11 @@ def process_messages(dialogue: list[Message]) -> list[dict[str, str]]:
     return [{"role": "system", "content": PROCESS_SYSTEM}, {"role": "user", "content": transcript}]
 
 
-_SCORE_LINE = re.compile(r"\bscore\b[\s\"']*[:=]\s*[\"']?(-?\d+(?:\.\d+)?)", re.IGNORECASE)
-_BARE_NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
+_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?:\s*/\s*(\d+(?:\.\d+)?))?"
+"""A score with an optional exponent and 'out of' ('8/10' is 0.8): '1e309' is read whole (and
+refused), not as a 1."""
+_SCORE_LINE = re.compile(r"\bscore\b[\s\"']*[:=]\s*[\"']?" + _NUMBER, re.IGNORECASE)
+_BARE_NUMBER = re.compile(r"\s*" + _NUMBER + r"\s*")
 
 
 def _json_objects(text: str) -> list[Any]:
@@ -136,24 +139,38 @@ def _json_objects(text: str) -> list[Any]:
 
 
 def parse_score(text: str) -> tuple[float, str]:
-    """(score clamped to 0..1, rationale) from JSON, fenced JSON, 'Score: 0.7' or a bare number.
+    """(score in 0..1, rationale) from JSON, fenced JSON, 'Score: 0.7', 'Score: 8/10' or a bare number.
 
-    A number at the start of a list item ("1. Pneumonia is ...") is not a score.
+    A number at the start of a list item ("1. Pneumonia is ...") is not a score. A score outside
+    0..1 (7, -2, 1e309, 11/10) is malformed, never clamped: clamping made a confused judge's 7
+    full credit.
     """
     for obj in _json_objects(text):
         if isinstance(obj, dict) and "score" in obj:
-            try:
-                return _clamp(float(obj["score"])), str(obj.get("rationale", ""))
-            except (TypeError, ValueError):
-                continue
+            return _score_of(obj["score"]), str(obj.get("rationale", ""))
     match = _SCORE_LINE.search(text) or _BARE_NUMBER.fullmatch(text)
     if match is None:
         raise UnparseableScore(f"no score in judge reply {text[:200]!r}")
     rationale = text[match.end() :].strip(" \n.;-") if match.re is _SCORE_LINE else ""
-    return _clamp(float(match.group(1))), rationale
+    return _in_range(float(match.group(1)), match.group(2)), rationale
 
 
-def _clamp(score: float) -> float:
-    if math.isnan(score):
-        raise UnparseableScore("judge score is NaN")
-    return min(1.0, max(0.0, score))
+def _score_of(value: Any) -> float:
+    """A JSON score: a number, or a string such as '0.8' or '8/10'."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UnparseableScore(f"judge score {value!r} is not a number")
+    match = _BARE_NUMBER.fullmatch(value) if isinstance(value, str) else None
+    if isinstance(value, str) and match is None:
+        raise UnparseableScore(f"judge score {value[:50]!r} is not a number")
+    return _in_range(float(match.group(1)), match.group(2)) if match else _in_range(float(value), None)
+
+
+def _in_range(score: float, out_of: str | None) -> float:
+    """`score` (over `out_of` when given) if it lies in 0..1; else the reply is malformed."""
+    if out_of is not None:
+        if float(out_of) <= 0:
+            raise UnparseableScore(f"judge score {score}/{out_of} has no scale")
+        score /= float(out_of)
+    if not math.isfinite(score) or not 0.0 <= score <= 1.0:
+        raise UnparseableScore(f"judge score {score} is outside 0..1")
+    return score

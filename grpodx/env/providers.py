@@ -26,7 +26,7 @@ from litellm import CustomLLM
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import ModelResponse
 
-from grpodx.clinical import hedges, icd10
+from grpodx.clinical.coding import bank_index
 from grpodx.env import rubric, scripted
 from grpodx.env.prompts import OPENING_PROMPT, SHEET_MARKER, extract_block, read_grade_request
 
@@ -48,11 +48,10 @@ def _scripted_patient(messages: list[dict[str, Any]], seed: int) -> str:
 
 def _rubric_judge(messages: list[dict[str, Any]], seed: int) -> str:
     truth, diagnosis, _differential, coding = read_grade_request(messages)
-    # The same gate LiteLLMJudge applies before asking; here with the code set's names only,
-    # for a request that did not come through LiteLLMJudge.
-    names = {rubric.bare_key(n) for n in truth.names}
-    refusal = hedges.hedge(diagnosis, icd10.code_of, lambda text: rubric.bare_key(text) in names or icd10.code_of(text) is not None)
-    score, rationale = rubric.grade(truth, diagnosis, coding, refusal if diagnosis.strip() else "is empty")
+    # The gate LiteLLMJudge applies before asking (`rubric.gate`, one function for both), here
+    # over the bank's index and the truth's names, for a request that did not come through it.
+    refusal = rubric.gate(diagnosis, bank_index(), truth.names) if diagnosis.strip() else "is empty"
+    score, rationale = rubric.grade(truth, diagnosis, coding, refusal)
     return json.dumps({"score": score, "rationale": rationale})
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grpodx.clinical import icd10
-from grpodx.clinical.coding import Concept, DiagnosisIndex, all_names, bare_key, specific_forms
+from grpodx.clinical.coding import Concept, DiagnosisIndex, all_names, arabic, bare_key, specific_forms
 
 __all__ = ["EXACT", "LEVEL_CREDIT", "Concept", "DiagnosisIndex", "Truth", "grade", "judge_grade", "rank", "truth_of"]
 from grpodx.cases.schema import Case
@@ -64,14 +64,23 @@ def truth_of(case: Case, index: DiagnosisIndex) -> Truth:
     return Truth(case.diagnosis, case.aliases, code, case.body_system)
 
 
-def gate(candidate: str, index: DiagnosisIndex) -> str | None:
-    """Why `candidate` is not one diagnosis (`hedges.hedge`, parts coded by `index`), or None."""
+def gate(candidate: str, index: DiagnosisIndex, names: Iterable[str] = ()) -> str | None:
+    """Why `candidate` is not one diagnosis, or None: the one gate every backend applies.
+
+    `hedges.hedge` with parts coded by `index`, then a bracket naming another disease. `names`
+    are the truth's names, known as written even to an index built without its case (the
+    embedded rubric provider grades requests with the bank's index alone).
+    """
+    known = {bare_key(n) for n in names}
 
     def resolves(part: str) -> str | None:
         concept = index.resolve(part)
         return f"{concept.name}|{concept.code}" if concept else None
 
-    return hedge(candidate, resolves, lambda text: index.exact(text) is not None) or _bracketed_other(candidate, index)
+    def exact(text: str) -> bool:
+        return bare_key(text) in known or index.exact(text) is not None
+
+    return hedge(candidate, resolves, exact) or _bracketed_other(candidate, index)
 
 
 def _bracketed_other(candidate: str, index: DiagnosisIndex) -> str | None:
@@ -89,24 +98,29 @@ def _bracketed_other(candidate: str, index: DiagnosisIndex) -> str | None:
 def same_concept(truth: Truth, candidate: str, concept: Concept | None) -> bool:
     """The candidate names the truth: a truth name, the same bank diagnosis, a code within the
     truth's code, or (only when the candidate is no other known name) a truth name made more
-    specific by qualifiers ('right lower lobe pneumonia')."""
-    keys = {bare_key(n) for n in truth.names}
-    if bare_key(candidate) in keys:
+    specific by qualifiers ('right lower lobe pneumonia', 'left popliteal DVT', 'AKI stage 3')."""
+    keys = {arabic(bare_key(n)) for n in truth.names}
+    key = arabic(bare_key(candidate))
+    if key in keys:
         return True
+    own = [bare_key(truth.diagnosis), *specific_forms(bare_key(truth.diagnosis))]
+    roots = [icd10.concept_root(c, own) for c in truth.codes]
+    if concept is not None and concept.via == "code":  # a bare code: within the truth's, or not the truth
+        return any(icd10.is_within(concept.code, r) for r in roots)
     if concept is None or concept.via == "specific":
-        if any(form in keys for form in specific_forms(bare_key(candidate))):
+        # the code set's sites below the truth, less the words of its name ('deep' of deep vein thrombosis)
+        sites = frozenset().union(*(icd10.site_words(c) for c in truth.codes)) - set(bare_key(truth.diagnosis).split())
+        if any(form in keys for form in specific_forms(key, sites)):
             return True
     if concept is None:
         return False
     if bare_key(concept.name) in keys:
         return True
-    own = [bare_key(truth.diagnosis), *specific_forms(bare_key(truth.diagnosis))]
     if concept.via != "name" and icd10.is_unspecified(concept.code):
         # The code set's general term ('angina': I20.9, unspecified) is the truth only when the
         # truth is named so too ('Malignant melanoma' is C43.9's melanoma; 'Stable angina
         # pectoris', coded I20.9 by the bank, is more than 'angina').
         return bool(set(own) & icd10.keys_of(concept.code))
-    roots = [icd10.concept_root(c, own) for c in truth.codes]
     return bool(concept.code) and "-" not in concept.code and any(icd10.is_within(concept.code, r) for r in roots)
 
 
@@ -132,7 +146,7 @@ _AT_LEAST = {"category": {"category"}, "block": {"category", "block"}, "chapter"
 
 def judge_grade(truth: Truth, candidate: str, index: DiagnosisIndex) -> tuple[float, str, Concept | None]:
     """`grade` with the gate and the coding done by `index`."""
-    refusal = gate(candidate, index) if candidate.strip() else "is empty"
+    refusal = gate(candidate, index, truth.names) if candidate.strip() else "is empty"
     concept = None if refusal else index.resolve(candidate)
     credit, rationale = grade(truth, candidate, concept, refusal)
     return credit, rationale, concept

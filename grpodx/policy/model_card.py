@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,19 @@ class AdapterCard:
     """The case sources (`data.sources`)."""
     metrics: dict[str, float] = field(default_factory=dict)
     """The latest logged values, e.g. val/accuracy, train/reward."""
+
+    @classmethod
+    def from_markdown(cls, text: str, base_model: str) -> AdapterCard:
+        """Read back the facts `markdown` wrote (an adapter folder's README.md), for re-export."""
+        card = cls(base_model=base_model)
+        for line in text.splitlines():
+            if line.startswith("- Training data: ") and "`" in line:
+                card.data = re.findall(r"`([^`]+)`", line)
+            elif line.startswith("- Optimizer steps: "):
+                card.steps = int(line.rsplit(" ", 1)[1])
+            elif (row := re.fullmatch(r"\| (\S+) \| (\S+) \|", line)) and row[1] != "metric":
+                card.metrics[row[1]] = float(row[2])
+        return card
 
     def markdown(self) -> str:
         lines = [
@@ -51,6 +65,52 @@ class AdapterCard:
             "",
         ]
         return "\n".join(lines)
+
+
+def merged_markdown(card: AdapterCard) -> str:
+    """The README.md of a merged model folder: the adapter card's facts, and how to prompt it."""
+    facts = card.markdown().split("## Metrics", 1)[1].split("## Use", 1)[0]
+    lines = [
+        "---",
+        f"base_model: {json.dumps(card.base_model)}",
+        "library_name: transformers",
+        "tags: [grpo, grpodx, merged-lora]",
+        "---",
+        "",
+        f"# grpodx doctor: {card.base_model} with its GRPO adapter merged",
+        "",
+        "A plain transformers model: the base model's weights with grpodx's LoRA adapter folded in.",
+        "It was trained to diagnose through conversation, and it expects grpodx's own system prompt",
+        "(the interview rules, the `<reason>...</reason>` thinking and the `DIAGNOSIS:` /",
+        "`DIFFERENTIAL:` lines it ends with); without it, it behaves much like the base model.",
+        "",
+        f"- Base model: `{card.base_model}`",
+        f"- Training data: {', '.join(f'`{s}`' for s in card.data) or 'not recorded'}",
+        f"- Optimizer steps: {card.steps}",
+        "",
+        "## Metrics (latest logged)",
+        facts.rstrip(),
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "from grpodx.rollout.dialogue import system_prompt  # pip install grpodx (this repository)",
+        "",
+        "tokenizer = AutoTokenizer.from_pretrained('path/to/this/folder')",
+        "model = AutoModelForCausalLM.from_pretrained('path/to/this/folder')",
+        "messages = [",
+        "    {'role': 'system', 'content': system_prompt(max_turns=5)},  # the turns the doctor may take",
+        "    {'role': 'user', 'content': 'I have had a cough and a fever for three days.'},  # the patient",
+        "]",
+        "ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt')",
+        "print(tokenizer.decode(model.generate(ids, max_new_tokens=256)[0, ids.shape[1]:], skip_special_tokens=True))",
+        "```",
+        "",
+        "Or talk to it as its patient: `python -m grpodx chat --model path/to/this/folder`.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def write_card(folder: str | Path, card: AdapterCard) -> None:

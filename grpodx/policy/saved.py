@@ -7,6 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from grpodx.policy.model_card import AdapterCard
 from grpodx.policy.policy import LoraConfig, Policy, PolicyConfig
 
 
@@ -21,6 +22,27 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if "policy" not in checkpoint.get("hyper_parameters", {}):
         raise ValueError(f"{path} is not a grpodx fit checkpoint (no hyper_parameters.policy)")
     return checkpoint
+
+
+def checkpoint_card(path: str | Path, checkpoint: dict[str, Any] | None = None) -> AdapterCard:
+    """The model card of a fit checkpoint: its base model, optimizer steps and case sources, and the
+    metrics of its run's latest evaluation (RUN/results/*.json beside RUN/checkpoints/)."""
+    checkpoint = checkpoint or load_checkpoint(path)
+    data = checkpoint.get("datamodule_hyper_parameters", {}).get("sources") or []
+    card = AdapterCard(base_model=checkpoint["hyper_parameters"]["policy"]["model"], steps=int(checkpoint.get("global_step", 0)), data=list(data))
+    card.metrics = latest_metrics(Path(path).expanduser().parent.parent / "results")
+    return card
+
+
+def latest_metrics(results: Path) -> dict[str, float]:
+    """The headline metrics of the newest results file in a run's results/ folder, as `stage/metric`
+    keys like the logger's (val_step_N counts as `val`); {} when there is none."""
+    files = sorted(results.glob("*.json"), key=lambda p: p.stat().st_mtime) if results.is_dir() else []
+    if not files:
+        return {}
+    result = json.loads(files[-1].read_text())
+    stage = "val" if str(result.get("stage", "")).startswith("val") else str(result.get("stage", files[-1].stem))
+    return {f"{stage}/{k}": float(v) for k, v in result.get("metrics", {}).items() if "/" not in k}
 
 
 def policy_config(saved: dict[str, Any], **overrides: Any) -> PolicyConfig:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import tempfile
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,7 +84,9 @@ def save_model_folder(model: object, tokenizer: object, folder: Path) -> None:
     """`save_pretrained` model and tokenizer into `folder` atomically: a staging folder beside it,
     then one rename. When another process finished the same folder first, its copy is kept."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    from grpodx.run.files import staging_dir
+
+    staging = staging_dir(folder)
     try:
         model.save_pretrained(staging)  # type: ignore[attr-defined]
         tokenizer.save_pretrained(staging)  # type: ignore[attr-defined]
@@ -151,9 +152,25 @@ def warm_up(model, tokenizer, seed: int, steps: int = 100, batch_size: int = 8) 
     model.train()
     params = list(model.parameters())
     supervised_steps(
-        causal_lm_log_probs(model), params, rows, tokenizer.pad_token_id, steps=steps, lr=3e-3, batch_size=batch_size, seed=seed, max_grad_norm=None
+        causal_lm_log_probs(model),
+        params,
+        rows,
+        tokenizer.pad_token_id,
+        steps=steps,
+        lr=3e-3,
+        batch_size=batch_size,
+        seed=seed,
+        max_grad_norm=None,
+        progress=lambda r: _progress(r, "warming up the tiny model"),
     )
     model.eval()
+
+
+def _progress(steps: range, what: str):
+    """A progress bar on stderr for first-run work with steps (tqdm comes with transformers)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(steps, desc=what, unit="step", leave=False)
 
 
 def tiny_model_folder(cache: Path) -> Path:
@@ -162,6 +179,9 @@ def tiny_model_folder(cache: Path) -> Path:
     digest = zlib.crc32("\n".join(_corpus()).encode()) & 0xFFFFFFFF
     folder = cache / f"tiny-phi3-{_VERSION}-{digest:08x}"
     if not (folder / "config.json").exists():
+        from grpodx.policy.models import announce
+
+        announce("building the tiny test model (tokenizer, then a short warm-up)", "the built-in cases, offline", "20 s to 2 minutes on a CPU", folder)
         try:
             build_tiny_model(folder)
         except OSError:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, RichProgressBar, TQDMProgressBar
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
+from grpodx.run.files import staging_file
 from grpodx.run.knobs import require
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ class PredictionWriter(BasePredictionWriter):
 
 
 class TranscriptLogger(L.Callback):
-    """Write a few whole conversations, reasoning included, as TensorBoard text."""
+    """Write a few whole conversations, reasoning included, to every logger that takes text:
+    TensorBoard's text tab, a W&B table, MLflow artifacts (see `log_transcripts`)."""
 
     def __init__(self, every_n_steps: int = 10, num_transcripts: int = 2) -> None:
         """
@@ -107,6 +109,7 @@ class TranscriptLogger(L.Callback):
         knobs = {"every_n_steps": every_n_steps, "num_transcripts": num_transcripts}
         require("transcripts", {name: (value >= 0, ">= 0") for name, value in knobs.items()}, knobs)
         self.every_n_steps, self.num_transcripts = every_n_steps, num_transcripts
+        self._told: set[str] = set()
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         if self.every_n_steps and trainer.global_step % self.every_n_steps == 0:
@@ -120,11 +123,33 @@ class TranscriptLogger(L.Callback):
         self._write(trainer, pl_module, "transcripts/test")
 
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
-        writer = getattr(trainer.logger, "experiment", None)
-        if not (trainer.is_global_zero and writer is not None and hasattr(writer, "add_text")):
+        if not trainer.is_global_zero:
             return
-        for i, episode in enumerate(cast("DoctorGRPO", pl_module).last_episodes[: self.num_transcripts]):
-            writer.add_text(f"{tag}/{i}", episode.transcript(), trainer.global_step)
+        texts = [episode.transcript() for episode in cast("DoctorGRPO", pl_module).last_episodes[: self.num_transcripts]]
+        skipped = log_transcripts(trainer.loggers, tag, texts, trainer.global_step)
+        for name in sorted(set(skipped) - self._told):  # once per logger, not every step
+            rank_zero_warn(f"transcripts: {name} takes no text, so it gets none; every episode is in the run's transcripts/*.jsonl")
+            self._told.add(name)
+
+
+def log_transcripts(loggers: list[Logger], tag: str, texts: list[str], step: int) -> list[str]:
+    """Hand transcripts (markdown) to each logger in the form it keeps; returns the class names of
+    loggers that take none. TensorBoard: text entries `tag/i`. W&B: a table `tag` with columns
+    step, index, transcript. MLflow: artifacts `tag/step_NNNNNN_i.md` of the run."""
+    skipped = []
+    for logger in loggers:
+        experiment = getattr(logger, "experiment", None) if isinstance(logger, TensorBoardLogger) else None
+        if experiment is not None and hasattr(experiment, "add_text"):
+            for i, text in enumerate(texts):
+                experiment.add_text(f"{tag}/{i}", text, step)
+        elif type(logger).__name__ == "WandbLogger":  # by name: wandb is an optional extra
+            logger.log_text(key=tag, columns=["step", "index", "transcript"], data=[[step, i, t] for i, t in enumerate(texts)], step=step)  # type: ignore[attr-defined]
+        elif type(logger).__name__ == "MLFlowLogger":
+            for i, text in enumerate(texts):
+                logger.experiment.log_text(logger.run_id, text, f"{tag}/step_{step:06d}_{i}.md")  # type: ignore[attr-defined]
+        else:
+            skipped.append(type(logger).__name__)
+    return skipped
 
 
 class EvalProgress(L.Callback):
@@ -159,7 +184,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        handle, staging = staging_file(path)
         try:
             with os.fdopen(handle, "wb") as file:
                 torch.save(checkpoint, file)

@@ -2,6 +2,9 @@
 
 - The first Ctrl-C asks the run to stop after the current step; at that step's end last.ckpt and
   the adapter are written and the resume command is printed. A second Ctrl-C aborts at once.
+- A run stopped by environment failures (`EnvFailureStop`: the patient server died) saves and
+  explains the same way, from the last completed step, before the error ends the run.
+- A run that starts removes the half-written checkpoint files a killed run left behind.
 - A run that fails (or is interrupted) before its first optimizer step removes the
   lightning_logs/version_N folder it created, so the newest folder is always a real run.
 - The progress bar counts optimizer steps over the whole run (`trainer.max_steps` counts them).
@@ -19,6 +22,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
+from grpodx.env.base import EnvFailureStop
 from grpodx.train.module import DoctorGRPO
 
 
@@ -30,6 +34,8 @@ class RunControl(L.Callback):
 
     # --- no stub runs ----------------------------------------------------------------------------
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, EnvFailureStop) and trainer.global_step > 0:
+            self._save_and_explain(trainer, pl_module)  # the steps done so far are kept, as on Ctrl-C
         folder = Path(trainer.logger.log_dir) if trainer.logger is not None and trainer.logger.log_dir else None
         if folder is None or not folder.is_dir() or trainer.global_step > 0 or not trainer.is_global_zero:
             return
@@ -40,6 +46,10 @@ class RunControl(L.Callback):
 
     # --- Ctrl-C ----------------------------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        callback = trainer.checkpoint_callback
+        if trainer.is_global_zero and callback is not None and getattr(callback, "dirpath", None):
+            for leftover in remove_staging(Path(callback.dirpath)):
+                print(f"removed {leftover.name}: a checkpoint half-written when an earlier run was killed", flush=True)
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
@@ -75,6 +85,15 @@ class RunControl(L.Callback):
                 f"resume with: python -m grpodx fit --config {run / 'config.yaml'} --ckpt_path {last}",
                 flush=True,
             )
+
+
+def remove_staging(folder: Path) -> list[Path]:
+    """Delete the temporary files `AtomicCheckpointIO` leaves when a run is killed mid-save
+    ('.last.ckpt-k2j3h'); a complete checkpoint is never one of them. Returns what it removed."""
+    leftovers = [p for p in folder.glob(".*.ckpt-*") if p.is_file()] if folder.is_dir() else []
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 class StepProgressBar(TQDMProgressBar):

@@ -5,10 +5,14 @@ transcripts and the bootstrap intervals all read, so a figure means the same thi
 
 - accuracy (@1: the judge says correct), accuracy@k (the truth within the diagnosis plus the
   first k-1 differential items), credit, format (the rubric's `RewardParts.format`, not a second
-  rule), diagnosed, turns: over *scored* episodes (diagnosed or out of turns); patient or judge
-  failures are left out.
+  rule), diagnosed, turns: over *counted* episodes: scored ones (diagnosed or out of turns) and
+  truncated ones, which ran out of context before a diagnosis and so count as not diagnosed
+  (accuracy, credit and format 0): leaving them out made a model that rambles past
+  `max_seq_len` look as accurate as the few episodes it finished. Patient or judge failures
+  are left out.
 - turns_to_diagnosis: over diagnosed episodes.
-- leak (the patient's words had to be redacted) and env_error: over every episode.
+- leak (the patient's words had to be redacted), truncated and env_error: over every episode;
+  an evaluation more than `TRUNCATED_WARN_FRACTION` truncated warns (`truncation_warning`).
 - mc_accuracy: over scored multiple-choice cases whose options were shown.
 - pass@n (n samples per case > 1): share of cases with at least one correct sample.
 - by_system/<body system>/{accuracy,credit,n}: scored episodes by the case's body system.
@@ -39,7 +43,10 @@ from grpodx.tools.stats import BY_TURNS
 from grpodx.types import Episode
 
 INQUIRY = ("accuracy_open", "asking_gain", "key_fact_recall", "question_yield", "repeated_questions")
-PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "env_error", "mc_accuracy", *INQUIRY)
+PER_EPISODE = ("accuracy", "credit", "turns", "format", "diagnosed", "turns_to_diagnosis", "leak", "truncated", "env_error", "mc_accuracy", *INQUIRY)
+TRUNCATED_WARN_FRACTION = 0.1
+"""Above this share of truncated episodes an evaluation warns: its figures measure the context
+limit (`model.policy.max_seq_len`) more than the doctor."""
 
 
 def episode_values(
@@ -48,22 +55,24 @@ def episode_values(
     """Every metric's value for one episode; None where the episode does not count. `budgets`
     are the same case's episodes under each evaluated turn budget (1 gives accuracy_open)."""
     scored = e.trainable
-    verdict = e.verdict
+    counted = scored or e.status == "truncated"  # truncated: counted, as not diagnosed
+    verdict = e.verdict if scored else None
     rank = verdict.rank if verdict and verdict.rank else None
     correct = float(bool(verdict and verdict.correct))
     values: dict[str, float | None] = {
-        "accuracy": correct if scored else None,
-        "credit": (verdict.credit if verdict else 0.0) if scored else None,
-        "turns": float(e.turns) if scored else None,
-        "format": _format_part(e) if scored else None,
-        "diagnosed": float(e.status == "diagnosed") if scored else None,
+        "accuracy": correct if counted else None,
+        "credit": (verdict.credit if verdict else 0.0) if counted else None,
+        "turns": float(e.turns) if counted else None,
+        "format": (_format_part(e) if scored else 0.0) if counted else None,
+        "diagnosed": float(e.status == "diagnosed") if counted else None,
         "turns_to_diagnosis": float(e.turns) if e.status == "diagnosed" else None,
         "leak": float(any(REDACTED in m["content"] for m in e.dialogue if m["role"] == "patient")),
+        "truncated": float(e.status == "truncated"),
         "env_error": float(e.status == "env_error"),
-        "mc_accuracy": correct if scored and multiple_choice and e.case.options else None,
+        "mc_accuracy": correct if counted and multiple_choice and e.case.options else None,
     }
     for k in top_k:
-        values[f"accuracy@{k}"] = float(rank is not None and rank <= k) if scored else None
+        values[f"accuracy@{k}"] = float(rank is not None and rank <= k) if counted else None
     return values | inquiry_values(e, budgets or {})
 
 
@@ -78,6 +87,17 @@ def inquiry_values(e: Episode, budgets: dict[int, Episode]) -> dict[str, float |
         "repeated_questions": float(repeated_questions(e)),
     }
     return values | {f"{BY_TURNS}{b}": solved(other) for b, other in sorted(budgets.items())}
+
+
+def truncation_warning(stage: str, results: dict[str, float]) -> str | None:
+    """A warning when more than `TRUNCATED_WARN_FRACTION` of an evaluation's episodes truncated."""
+    share = results.get("truncated", 0.0)
+    if share <= TRUNCATED_WARN_FRACTION:
+        return None
+    return (
+        f"{stage}: {share:.0%} of episodes ran out of context (model.policy.max_seq_len) before a diagnosis; "
+        f"they count as not diagnosed, so this evaluation measures the context limit: raise max_seq_len or lower max_turns"
+    )
 
 
 def _format_part(e: Episode) -> float:
@@ -210,3 +230,33 @@ class DiagnosticMetrics(MetricCollection):
                 items = value.items() if isinstance(value, dict) else [(name, value)]
                 out |= {f"{prefix}{k}": float(v) for k, v in items if not math.isnan(float(v))}
         return out
+
+
+def completion_stats(episodes: list[Episode], stop_ids: list[int]) -> dict[str, float]:
+    """TRL's completion figures for multi-turn episodes: an episode's completion is all its doctor
+    tokens (mean_length, max_length over episodes); a doctor turn is clipped when it ended at
+    `rollout.max_new_tokens` without a stop token (clipped_ratio over turns: the per-turn limit is
+    the analogue of TRL's max_completion_length).
+
+    >>> e = Episode(case=None, group=0, seed=0, messages=[], token_ids=[1, 5, 9, 2, 6, 6], doctor_mask=[0, 1, 1, 0, 1, 1])
+    >>> completion_stats([e], stop_ids=[9])
+    {'completions/mean_length': 4.0, 'completions/max_length': 4.0, 'completions/clipped_ratio': 0.5}
+    """
+    lengths, turns, clipped = [], 0, 0
+    for e in episodes:
+        lengths.append(float(sum(e.doctor_mask)))
+        for last in _doctor_turn_ends(e.doctor_mask):
+            turns += 1
+            clipped += e.token_ids[last] not in stop_ids
+    if not lengths:
+        return {}
+    return {
+        "completions/mean_length": sum(lengths) / len(lengths),
+        "completions/max_length": max(lengths),
+        "completions/clipped_ratio": clipped / turns if turns else 0.0,
+    }
+
+
+def _doctor_turn_ends(mask: list[int]) -> list[int]:
+    """Index of the last token of each run of doctor tokens (one run per doctor turn)."""
+    return [i for i, m in enumerate(mask) if m and (i + 1 == len(mask) or not mask[i + 1])]

@@ -6,6 +6,10 @@ LiteLLM reads itself) or from a config's `api_key`. They must never reach lightn
 - `redact(obj)` copies a config or hyperparameter structure with every secret-named field
   (api_key, token, password, ...) and every key-shaped string ("sk-...") replaced by "***";
 - `RedactingSaveConfigCallback` is LightningCLI's config saver, writing config.yaml redacted;
+- `RedactingArgumentParser` dumps redacted, so `fit --print_config` shows no key either;
+- a config that still holds the mask (a saved config.yaml reused with `--config`) is refused
+  at parse time, naming the variable to set (`env.config.ModelConfig`): sending the mask as
+  `Bearer ***` only earned a provider's 401 mid-run;
 - config objects leave `api_key` out of their repr(), and the patient and judge never put it
   in a message.
 """
@@ -19,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.cli import SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 
 MASK = "***"
 _SECRET_NAME = re.compile(
@@ -70,3 +74,10 @@ class RedactingSaveConfigCallback(SaveConfigCallback):
             super().setup(trainer, pl_module, stage)
         finally:
             self.config = original
+
+
+class RedactingArgumentParser(LightningArgumentParser):
+    """LightningCLI's parser, dumping configs with secrets masked (`--print_config` included)."""
+
+    def dump(self, cfg: Any, *args: Any, **kwargs: Any) -> str:
+        return super().dump(redact(cfg), *args, **kwargs)

@@ -1,4 +1,4 @@
-"""`python -m grpodx report RUN [--compare OTHER_RUN] [--out FILE]`: one self-contained HTML page.
+"""`python -m grpodx report RUN [--label NAME] [--compare OTHER_RUN [--compare-label NAME]] [--out FILE]`: one self-contained HTML page.
 
 1. Read the run: its TensorBoard scalars, results/*.json and transcripts/*.jsonl.
 2. Pick "before" and "after": with --compare, OTHER_RUN's evaluation of the same stage (test,
@@ -25,11 +25,21 @@ class Evaluation:
     records: list[dict[str, Any]]
     role: str = ""
     """'before' or 'after' once chosen for a comparison."""
+    name: str = ""
+    """The run's name on the page (`report --label`); its folder's name by default."""
 
     @property
     def label(self) -> str:
-        where = "/".join(self.run.parts[-3:])
-        return f"{self.role}: {where}/{self.stage}" if self.role else f"{where}/{self.stage}"
+        """What legends and headings call this evaluation, e.g. `after: tuned (validation at step 4)`."""
+        text = f"{self.name or self.run.name} ({stage_words(self.stage)})"
+        return f"{self.role}: {text}" if self.role else text
+
+
+def stage_words(stage: str) -> str:
+    """`val_step_000004` -> `validation at step 4`; `val` -> `validation`; `test` stays."""
+    if stage.startswith("val_step_") and stage[9:].isdigit():
+        return f"validation at step {int(stage[9:])}"
+    return {"val": "validation"}.get(stage, stage)
 
 
 @dataclass
@@ -50,13 +60,16 @@ def find_run(path: Path) -> Path:
     return _newest(path, lambda p: (p / "results").is_dir(), "no results/ folder", "; run `python -m grpodx test` or `fit` first")
 
 
-def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "") -> Path:
-    """`path` itself if `has` it, else the newest lightning_logs/version_* below it that does."""
+def _newest(path: Path, has: Callable[[Path], bool], missing: str, hint: str = "", evaluations: bool = True) -> Path:
+    """`path` itself if `has` it, else the newest run below it that does: a lightning_logs/version_*
+    (fit) or, with `evaluations`, an evaluations/<command>_<n> (validate, test, predict; see
+    grpodx.run.outputs)."""
     if has(path):
         return path
-    versions = sorted((p for p in path.glob("**/version_*") if has(p)), key=lambda p: p.stat().st_mtime)
+    below = [*path.glob("**/version_*"), *(path.glob("**/evaluations/*") if evaluations else [])]
+    versions = sorted((p for p in below if has(p)), key=lambda p: p.stat().st_mtime)
     if not versions:
-        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* below it{hint}")
+        raise FileNotFoundError(f"{path}: {missing} here or in a lightning_logs/version_* or evaluations/* below it{hint}")
     return versions[-1]
 
 
@@ -83,10 +96,10 @@ def read_curves(run: Path) -> dict[str, list[tuple[int, float]]]:
 def curves_of(path: Path) -> dict[str, list[tuple[int, float]]]:
     """The training curves of a run folder, or of the newest lightning_logs/version_* below it:
     the fit that made an evaluated adapter, whose own test run logged no curves."""
-    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events"))
+    return read_curves(_newest(path, lambda p: any(p.glob("events.out.tfevents.*")), "no TensorBoard events", evaluations=False))
 
 
-def load_run(path: Path) -> Run:
+def load_run(path: Path, label: str = "") -> Run:
     run = find_run(path)
     evaluations = {}
     for result_path in sorted((run / "results").glob("*.json")):
@@ -94,7 +107,7 @@ def load_run(path: Path) -> Run:
         transcripts = run / "transcripts" / f"{stage}.jsonl"
         if not transcripts.exists():
             raise FileNotFoundError(f"{result_path} has no transcripts file {transcripts}")
-        evaluations[stage] = Evaluation(run, stage, json.loads(result_path.read_text()), read_jsonl(transcripts))
+        evaluations[stage] = Evaluation(run, stage, json.loads(result_path.read_text()), read_jsonl(transcripts), name=label)
     if not evaluations:
         raise FileNotFoundError(f"{run}/results holds no result files")
     return Run(run, evaluations, read_curves(run))
@@ -123,13 +136,15 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m grpodx report", description="Write one self-contained HTML report of a run.")
     parser.add_argument("run", type=Path, help="a run folder (lightning_logs/version_N) or a folder of runs (the newest is used)")
     parser.add_argument("--compare", type=Path, help="another run (e.g. the base model's test) to compare with, on the same cases")
+    parser.add_argument("--label", default="", help="RUN's name in legends and headings (default: its folder's name)")
+    parser.add_argument("--compare-label", default="", help="the --compare run's name (default: its folder's name)")
     parser.add_argument("--out", type=Path, help="where to write the page (default: RUN/report.html)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals and test")
     parser.add_argument("--curves", type=Path, help="draw the training curves of this run (the fit that made the evaluated adapter)")
     args = parser.parse_args(argv)
     try:
-        run = load_run(args.run)
-        other = load_run(args.compare) if args.compare else None
+        run = load_run(args.run, args.label)
+        other = load_run(args.compare, args.compare_label) if args.compare else None
         if args.curves:
             run.curves = curves_of(args.curves)
     except (FileNotFoundError, ValueError) as error:

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from grpodx.rollout.dialogue import split_reasoning  # noqa: E402
 from grpodx.tools.report import Evaluation, Run, paired  # noqa: E402
@@ -25,7 +26,14 @@ CURVES = {
     "Reward": ["train/reward"],
     "Accuracy": ["train/accuracy", "val/accuracy", "val/accuracy_open"],
     "Format": ["train/format", "val/format"],
+    "Reward std": ["train/reward_std"],
+    "Zero-variance groups": ["train/zero_variance_groups"],
+    "KL to the base model": ["train/kl"],
+    "Episode length (doctor turns)": ["train/turns", "val/turns"],
 }
+RATES = {"Accuracy", "Format", "Zero-variance groups"}
+"""Curves of shares: drawn on a fixed 0-1 axis, so a flat 0.50 does not look like a swing."""
+COLUMNS = 3
 STYLE = """body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%}
@@ -40,7 +48,6 @@ addEventListener('load', () => {
   check.dataset.decoded = images.filter(i => i.complete && i.naturalWidth > 0).length;
   check.dataset.tables = document.querySelectorAll('table').length;
   check.dataset.rows = rows.length;
-  check.textContent = `${check.dataset.decoded} of ${images.length} plots shown, ${rows.length} table rows`;
 });
 </script>"""
 
@@ -49,11 +56,12 @@ def esc(value: Any) -> str:
     return html.escape(str(value))
 
 
-def png(fig: plt.Figure) -> str:
+def png(fig: plt.Figure, alt: str) -> str:
+    """The figure as an inline PNG; `alt` says what it shows, for screen readers and broken images."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
 def table(head: list[str], rows: list[list[Any]]) -> str:
@@ -63,19 +71,35 @@ def table(head: list[str], rows: list[list[Any]]) -> str:
 
 
 def curves_section(run: Run) -> str:
-    shown = {title: [t for t in tags if t in run.curves] for title, tags in CURVES.items()}
+    drawn = curves_figure(run)
+    if drawn is None:
+        return "<h2>Training curves</h2><p>This run logged no training or validation curves (an evaluation-only run).</p>"
+    fig, shown = drawn
+    alt = "Training curves by optimizer step: " + "; ".join(f"{title} ({', '.join(tags)})" for title, tags in shown.items())
+    return f"<h2>Training curves</h2>{png(fig, alt)}"
+
+
+def curves_figure(run: Run) -> tuple[plt.Figure, dict[str, list[str]]] | None:
+    """A grid of the run's curves, one panel per CURVES title it logged; None when it logged none."""
+    shown = {title: [t for t in tags if run.curves.get(t)] for title, tags in CURVES.items()}
     shown = {title: tags for title, tags in shown.items() if tags}
     if not shown:
-        return "<h2>Training curves</h2><p>This run logged no training or validation curves (an evaluation-only run).</p>"
-    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.2), squeeze=False)
-    for ax, (title, tags) in zip(axes[0], shown.items()):
+        return None
+    rows = -(-len(shown) // COLUMNS)
+    fig, axes = plt.subplots(rows, COLUMNS, figsize=(4.2 * COLUMNS, 3.2 * rows), squeeze=False, layout="constrained")
+    for ax, (title, tags) in zip(axes.flat, shown.items()):
         for tag in tags:
             steps, values = zip(*run.curves[tag])
             ax.plot(steps, values, marker="o" if len(steps) < 30 else None, label=tag)
         ax.set_title(title)
-        ax.set_xlabel("step")
+        ax.set_xlabel("optimizer step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if title in RATES:
+            ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=8)
-    return f"<h2>Training curves</h2>{png(fig)}"
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.set_visible(False)  # no empty frames in the grid's last row
+    return fig, shown
 
 
 def _fmt(interval: dict[str, float] | None) -> str:
@@ -119,11 +143,14 @@ def systems_section(evaluations: list[Evaluation]) -> str:
             if r["values"]["accuracy"] is not None:
                 data.setdefault(r["body_system"], defaultdict(list))[evaluation.label].append(r["values"]["accuracy"])
     systems = sorted(data)
+    if not systems:
+        return "<h2>Accuracy by body system</h2><p>No scored episodes: every episode failed in the patient or judge, or was truncated.</p>"
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(systems) + 1.2))
     height = 0.8 / len(evaluations)
     for i, evaluation in enumerate(evaluations):
         means = [sum(data[s][evaluation.label]) / max(len(data[s][evaluation.label]), 1) for s in systems]
-        ax.barh([k + i * height for k in range(len(systems))], means, height=height, label=evaluation.label)
+        bars = ax.barh([k + i * height for k in range(len(systems))], means, height=height, label=evaluation.label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)  # a 0 would otherwise be no bar at all
     ax.set_yticks([k + height * (len(evaluations) - 1) / 2 for k in range(len(systems))], systems)
     ax.set_xlim(0, 1)
     ax.set_xlabel("accuracy")
@@ -132,19 +159,36 @@ def systems_section(evaluations: list[Evaluation]) -> str:
         [esc(s)] + [f"{sum(data[s][e.label]) / len(data[s][e.label]):.3f} (n={len(data[s][e.label])})" if data[s][e.label] else "–" for e in evaluations]
         for s in systems
     ]
-    return "<h2>Accuracy by body system</h2>" + png(fig) + table(["body system", *[e.label for e in evaluations]], rows)
+    alt = f"Horizontal bars: accuracy (0 to 1) in each of {len(systems)} body systems, one bar per evaluation ({', '.join(e.label for e in evaluations)}); the table below gives the numbers"
+    return "<h2>Accuracy by body system</h2>" + png(fig, alt) + table(["body system", *[e.label for e in evaluations]], rows)
 
 
 def turns_section(evaluations: list[Evaluation]) -> str:
+    drawn = turns_figure(evaluations)
+    if drawn is None:
+        return "<h2>Turns per episode</h2><p>No scored episodes to count.</p>"
+    fig, turns, counts = drawn
+    summary = "; ".join(f"{e.label}: " + ", ".join(f"{c[t]} with {t}" for t in turns) for e, c in zip(evaluations, counts))
+    return "<h2>Turns per episode</h2>" + png(fig, f"Bar chart of scored episodes by number of doctor turns. {summary}")
+
+
+def turns_figure(evaluations: list[Evaluation]) -> tuple[plt.Figure, list[int], list[Counter[int]]] | None:
+    """Scored episodes by number of doctor turns: integer bars, one per evaluation side by side."""
+    counts = [Counter(r["turns"] for r in e.records if r["status"] in ("diagnosed", "out_of_turns")) for e in evaluations]
+    turns = sorted(set().union(*counts))
+    if not turns:
+        return None
     fig, ax = plt.subplots(figsize=(6, 3))
-    top = max((r["turns"] for e in evaluations for r in e.records), default=1)
-    for evaluation in evaluations:
-        turns = [r["turns"] for r in evaluation.records if r["status"] in ("diagnosed", "out_of_turns")]
-        ax.hist(turns, bins=[t - 0.5 for t in range(1, top + 2)], histtype="step", linewidth=2, label=evaluation.label)
+    width = 0.8 / len(evaluations)
+    for i, (evaluation, count) in enumerate(zip(evaluations, counts)):
+        offset = (i - (len(evaluations) - 1) / 2) * width
+        ax.bar([t + offset for t in turns], [count[t] for t in turns], width=width, label=evaluation.label)
+    ax.set_xticks(turns)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("doctor turns in the episode")
     ax.set_ylabel("episodes")
     ax.legend(fontsize=8)
-    return "<h2>Turns per episode</h2>" + png(fig)
+    return fig, turns, counts
 
 
 def budget_section(evaluations: list[Evaluation], seed: int) -> str:
@@ -184,7 +228,8 @@ def budget_section(evaluations: list[Evaluation], seed: int) -> str:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xticks(sorted({b for _, points in curves for b, _ in points}))
     ax.legend(fontsize=8)
-    return out + "<h3>Accuracy by turn budget</h3><p>Bars: 95% bootstrap intervals over cases.</p>" + png(fig)
+    alt = "Accuracy (0 to 1) against the turn budget, one line per evaluation (" + ", ".join(e.label for e, _ in curves) + "), with 95% intervals"
+    return out + "<h3>Accuracy by turn budget</h3><p>Bars: 95% bootstrap intervals over cases.</p>" + png(fig, alt)
 
 
 def wrong_section(after: Evaluation, limit: int = 15) -> str:
@@ -221,14 +266,27 @@ def transcripts_section(after: Evaluation, count: int = 6) -> str:
     return f"<h2>Sample transcripts ({esc(after.label)})</h2>" + "".join(transcript_html(r) for r in right + wrong)
 
 
+def header(run: Run, after: Evaluation) -> str:
+    """Title and one line on what was evaluated: no empty fields, no internals (those go to the footer)."""
+    about = after.result
+    what = [f"{about.get('cases')} cases", f"{about.get('samples_per_case')} sample(s) per case at temperature {about.get('temperature')}"]
+    what += [f"step {about['step']}"] if about.get("step") else []
+    what += [f"adapter {esc(about['adapter_path'])}"] if about.get("adapter_path") else []
+    # the check script fills this in for tests; hidden, since how many images decoded is no reader's business
+    check = "<span id='render-check' hidden></span>"
+    return f"<h1>grpodx report: {esc(after.label)}</h1><p>{esc(run.path)}: {', '.join(what)}.</p>{check}"
+
+
+def footer(after: Evaluation) -> str:
+    about = after.result
+    details = [f"config digest {esc(about.get('config_digest'))}"] + ([f"checkpoint {esc(about['ckpt_path'])}"] if about.get("ckpt_path") else [])
+    return f"<hr><p style='color:#666;font-size:13px'>{'; '.join(details)}.</p>"
+
+
 def render(run: Run, before: Evaluation | None, after: Evaluation, seed: int) -> str:
     shown = [e for e in (before, after) if e is not None]
-    about = after.result
     sections = [
-        f"<h1>grpodx report: {esc(run.path)}</h1>",
-        f"<p>config digest {esc(about.get('config_digest'))}, checkpoint {esc(about.get('ckpt_path'))}, adapter {esc(about.get('adapter_path'))}, "
-        f"{about.get('samples_per_case')} sample(s) per case at temperature {about.get('temperature')}. "
-        f"<span id='render-check'>(plots not checked: scripts off)</span></p>",
+        header(run, after),
         curves_section(run),
         comparison_section(before, after, seed),
         systems_section(shown),
@@ -236,5 +294,6 @@ def render(run: Run, before: Evaluation | None, after: Evaluation, seed: int) ->
         budget_section(shown, seed),
         wrong_section(after),
         transcripts_section(after),
+        footer(after),
     ]
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>grpodx report</title><style>{STYLE}</style>{CHECK}</head><body>{''.join(sections)}</body></html>\n"
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>grpodx report: {esc(after.label)}</title><style>{STYLE}</style>{CHECK}</head><body>{''.join(sections)}</body></html>\n"

@@ -110,7 +110,10 @@ class CaseDataModule(LightningDataModule):
             ),
         )
         super().__init__()
-        self.save_hyperparameters()
+        # as 'data_seed': Lightning logs the module's and the datamodule's hparams together and
+        # refuses two different 'seed's, so `--data.seed 1` alone crashed after the model loaded
+        self.save_hyperparameters(ignore=["seed"])
+        self.hparams["data_seed"] = seed
         self.sources = list(sources)
         self.variants_per_disease = variants_per_disease
         self.split_by: SplitBy = split_by

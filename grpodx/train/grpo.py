@@ -152,22 +152,43 @@ def loss_normalizer(mask: Tensor, mode: Aggregation, token_budget: int, reduce: 
 
 @dataclass
 class LossStats:
-    """Detached statistics of one loss evaluation (sums, so micro-batches add up)."""
+    """Detached statistics of one loss evaluation (sums, so micro-batches add up).
+
+    `clipped_low_sum` counts tokens held at 1 - epsilon_low (ratio below it, negative advantage),
+    `clipped_high_sum` those held at 1 + epsilon_high (ratio above it, positive advantage): TRL's
+    clip_ratio/low_mean and clip_ratio/high_mean; together they are `clip_fraction`.
+    """
 
     tokens: float = 0.0
     kl_sum: float = 0.0
     clipped_sum: float = 0.0
     ratio_sum: float = 0.0
+    clipped_low_sum: float = 0.0
+    clipped_high_sum: float = 0.0
+    entropy_sum: float = 0.0
+    """Summed per-token entropy of the policy at the doctor's tokens (0 where not measured)."""
+    grad_norm: float = 0.0
+    """Total L2 norm of the gradient before clipping, averaged over the update's optimizer steps
+    (set once by the update, not summed)."""
+    learning_rate: float = 0.0
+    """The learning rate of the update's last optimizer step (set once, not summed)."""
 
     def add(self, other: LossStats) -> None:
-        self.tokens += other.tokens
-        self.kl_sum += other.kl_sum
-        self.clipped_sum += other.clipped_sum
-        self.ratio_sum += other.ratio_sum
+        for name in ("tokens", "kl_sum", "clipped_sum", "ratio_sum", "clipped_low_sum", "clipped_high_sum", "entropy_sum"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def means(self) -> dict[str, float]:
         n = max(self.tokens, 1.0)
-        return {"kl": self.kl_sum / n, "clip_fraction": self.clipped_sum / n, "ratio": self.ratio_sum / n}
+        return {
+            "kl": self.kl_sum / n,
+            "clip_fraction": self.clipped_sum / n,
+            "clip_ratio/low_mean": self.clipped_low_sum / n,
+            "clip_ratio/high_mean": self.clipped_high_sum / n,
+            "ratio": self.ratio_sum / n,
+            "entropy": self.entropy_sum / n,
+            "grad_norm": self.grad_norm,
+            "learning_rate": self.learning_rate,
+        }
 
 
 def grpo_loss(
@@ -191,10 +212,16 @@ def grpo_loss(
     loss = aggregate(per_token, mask, aggregation, normalizer)
     m = mask.bool()
     with torch.no_grad():
+        ratio = torch.exp(logp - old_logp)  # [N, T]
+        adv = advantages.unsqueeze(1)  # [N, 1]
+        low = (ratio < 1 - epsilon_low) & (adv < 0)  # [N, T]
+        high = (ratio > 1 + epsilon_high) & (adv > 0)  # [N, T]
         stats = LossStats(
             tokens=float(m.sum()),
             kl_sum=float(kl[m].sum()),
             clipped_sum=float(clipped[m].sum()),
-            ratio_sum=float(torch.exp(logp - old_logp)[m].sum()),
+            ratio_sum=float(ratio[m].sum()),
+            clipped_low_sum=float(low[m].sum()),
+            clipped_high_sum=float(high[m].sum()),
         )
     return loss, stats

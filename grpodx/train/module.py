@@ -17,15 +17,17 @@ from typing import Any, Literal, cast
 import lightning as L
 import torch
 from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch.optim.lr_scheduler import LRScheduler
 
 from grpodx.cases.schema import Case
 from grpodx.env import JudgeConfig, PatientConfig, build_judge, build_patient
+from grpodx.env.base import EnvFailureStop
 from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
-from grpodx.run.metrics import DiagnosticMetrics
+from grpodx.run.metrics import DiagnosticMetrics, completion_stats, truncation_warning
 from grpodx.run.results import Evaluation, eval_records, gather
 from grpodx.run.secrets import redact
 from grpodx.train.data import CaseDataModule
@@ -215,9 +217,9 @@ class DoctorGRPO(L.LightningModule):
     def check_env_errors(self, episodes: list[Episode]) -> None:
         failed = [e for e in episodes if e.status == "env_error"]
         if len(failed) > self.max_env_error_fraction * len(episodes):
-            raise RuntimeError(
-                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge this step, more than "
-                f"max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
+            raise EnvFailureStop(
+                f"{len(failed)} of {len(episodes)} episodes failed in the patient or judge at step {self.global_step + 1}, more than "
+                f"model.max_env_error_fraction={self.max_env_error_fraction}; first error: {failed[0].error}"
             )
 
     def update(self, episodes: list[Episode], advantages: list[float]) -> tuple[LossStats, float, int]:
@@ -240,7 +242,7 @@ class DoctorGRPO(L.LightningModule):
         passes = [(batch, idx, *self.fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
         optimizer = cast(LightningOptimizer, self.optimizers())
         scheduler = cast(LRScheduler, self.lr_schedulers())
-        stats, total = LossStats(), 0.0
+        stats, total, norms = LossStats(), 0.0, []
         for _ in range(self.grpo.mu):
             optimizer.zero_grad()
             with self._local_backward():
@@ -250,10 +252,18 @@ class DoctorGRPO(L.LightningModule):
                     stats.add(s)
                     total += float(loss.detach())
             self._sum_gradients_over_ranks()
+            norms.append(self._grad_norm())
+            stats.learning_rate = float(optimizer.param_groups[0]["lr"])  # the rate this step uses
             self.clip_gradients(optimizer.optimizer, gradient_clip_val=self.optim.max_grad_norm, gradient_clip_algorithm="norm")
             optimizer.step()
             scheduler.step()
+        stats.grad_norm = sum(norms) / len(norms)
         return stats, total / self.grpo.mu, int(batch.loss_mask.sum()) if batch else 0
+
+    def _grad_norm(self) -> float:
+        """The trainable gradient's total L2 norm before clipping (TRL's grad_norm); 0 with no gradient."""
+        grads = [p.grad for p in self.policy.parameters() if p.requires_grad and p.grad is not None]
+        return float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0
 
     def rows_with_signal(self, advantages: list[float], adapter_is_base: bool) -> list[int]:
         """Rows whose loss has a gradient. A zero-advantage row's surrogate is exactly 0; its k3 KL
@@ -283,10 +293,10 @@ class DoctorGRPO(L.LightningModule):
         given their `fixed_log_probs`; `normalizer` divides the summed token terms (`loss_normalizer`)."""
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         mask = batch.loss_mask[idx].to(self.device)
-        logp = self.policy.log_probs(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1], 0 off the mask
+        logp, entropy = self.policy.log_probs_and_entropy(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1] each, 0 off the mask
         if ref is None and self.grpo.beta > 0:
             ref = logp.detach()  # the adapter equals the base: the reference is this very pass
-        return grpo_loss(
+        loss, stats = grpo_loss(
             logp,
             old if old is not None else logp.detach(),
             ref,
@@ -298,6 +308,8 @@ class DoctorGRPO(L.LightningModule):
             aggregation=self.grpo.aggregation,
             normalizer=normalizer,
         )
+        stats.entropy_sum = float(entropy[mask.bool()].sum()) if entropy is not None else 0.0
+        return loss, stats
 
     # --- data parallel: each rank owns whole groups ---------------------------------------------
     def _distributed(self) -> bool:
@@ -338,6 +350,7 @@ class DoctorGRPO(L.LightningModule):
             "time/rollout_s": rollout_s,
             "time/update_s": update_s,
             **{f"train/{k}": v for k, v in stats.means().items()},
+            **{f"train/{k}": v for k, v in completion_stats(episodes, self.policy.stop_ids).items()},
             **{f"reward/{name}": value for name, value in mean_parts([e.parts for e in scored if e.parts])},
             **{f"status/{s}": sum(e.status == s for e in episodes) / len(episodes) for s in STATUSES},
         }
@@ -438,6 +451,9 @@ class DoctorGRPO(L.LightningModule):
             metrics.reset()
         records = gather(self._eval_records[stage])
         self.last_evaluation = Evaluation(stage, self.evaluation_name(stage), results, records)
+        warning = truncation_warning(stage, results)
+        if warning:
+            rank_zero_warn(warning)
         if results:
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)

@@ -11,7 +11,7 @@ model's build share.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -65,14 +65,15 @@ def supervised_steps(
     seed: int,
     max_grad_norm: float | None = 1.0,
     device: torch.device | str = "cpu",
+    progress: Callable[[range], Iterable[int]] | None = None,
 ) -> list[float]:
     """`steps` AdamW steps on `params` over batches of `rows` (doctor tokens only); the losses.
-    `max_grad_norm=None` leaves the gradients unclipped."""
+    `max_grad_norm=None` leaves the gradients unclipped; `progress` wraps the steps (a progress bar)."""
     if not rows:
         raise ValueError("supervised_steps needs at least one conversation")
     optimizer = torch.optim.AdamW(params, lr=lr)
     rng, losses = random.Random(seed), []
-    for _ in range(steps):
+    for _ in progress(range(steps)) if progress else range(steps):
         batch = rng.sample(list(rows), min(batch_size, len(rows)))
         ids, attention, where = (t.to(device) for t in pack_rows(batch, pad_id))  # [n, T], [n, T], [n, T-1]
         mask = where.float()

@@ -191,5 +191,5 @@ def parse_osce(raw: Any, where: str, stem: str, report: ImportReport) -> Case:
 def import_agentclinic(path: str | Path, skip_invalid: bool = False) -> tuple[list[Case], ImportReport]:
     path = Path(path)
     report = ImportReport(source=f"agentclinic:{path}")
-    cases = parse_records(json_lines(path), lambda raw, where: [parse_osce(raw, where, path.stem, report)], report, skip_invalid)
+    cases = parse_records(json_lines(path), lambda raw, where: [parse_osce(raw, where, path.stem, report)], report, skip_invalid, same_content=True)
     return cases, report

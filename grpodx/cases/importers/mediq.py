@@ -84,5 +84,5 @@ def import_mediq(path: str | Path, skip_invalid: bool = False) -> tuple[list[Cas
     path = Path(path)
     body_system = "dermatology" if "craft_md" in path.name else "other"
     report = ImportReport(source=f"mediq:{path}")
-    cases = parse_records(json_lines(path), lambda raw, where: [parse_mediq(raw, where, path.stem, body_system)], report, skip_invalid)
+    cases = parse_records(json_lines(path), lambda raw, where: [parse_mediq(raw, where, path.stem, body_system)], report, skip_invalid, same_content=True)
     return cases, report
