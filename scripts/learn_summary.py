@@ -1,7 +1,9 @@
-"""Print the "Does it learn?" table of a scripts/learn.sh run: each test evaluation with 95%
-intervals, each compared with the base model on the same cases (McNemar's exact test on
+"""Print the table of a scripts/learn.sh or scripts/learn_inquiry.sh run: each test evaluation
+with 95% intervals, each compared with the base model on the same cases (McNemar's exact test on
 accuracy, a paired bootstrap on credit), and the lenient score (the right disease named
-anywhere in the doctor's last turn), so format gains are not sold as medicine.
+anywhere in the doctor's last turn), so format gains are not sold as medicine. Then the paired
+comparisons of each stage with the one before it (GRPO against warm-up is GRPO's own gain):
+accuracy (McNemar), asking_gain and key_fact_recall (paired bootstrap), on the same patients.
 
     python scripts/learn_summary.py runs/learn
 """
@@ -22,6 +24,10 @@ STAGES = (
     ("unseen_trained", "unseen dx: after GRPO"),
 )
 FIGURES = ("accuracy", "accuracy@3", "credit", "format", "diagnosed", "turns_to_diagnosis")
+INQUIRY = ("accuracy_open", "asking_gain", "key_fact_recall", "question_yield", "repeated_questions")
+"""Shown when the evaluations measured them (inquiry cases, grpodx.run.inquiry)."""
+COMPARISONS = (("warm", "base"), ("trained", "warm"), ("trained", "base"), ("unseen_trained", "unseen_base"))
+"""(after, before) stage pairs of the paired comparisons."""
 
 
 def lenient(record: dict) -> float:
@@ -49,8 +55,11 @@ def main(argv: list[str]) -> int:
     for folder, label in STAGES:
         if (root / folder).exists():
             evaluations[folder] = (label, load_run(root / folder).main())
-    print(f"| {' | '.join(['model', 'n', *FIGURES, 'lenient', 'p(acc) vs base', 'p(credit) vs base'])} |")
-    print("|" + "---|" * (len(FIGURES) + 5))
+    measured = [f for f in INQUIRY if any(f in ev.result["intervals"] for _, ev in evaluations.values())]
+    budgets = sorted({k for _, ev in evaluations.values() for k in ev.result["intervals"] if k.startswith("accuracy_by_turns/")})
+    figures = (*FIGURES, *measured, *budgets)
+    print(f"| {' | '.join(['model', 'n', *figures, 'lenient', 'p(acc) vs base', 'p(credit) vs base'])} |")
+    print("|" + "---|" * (len(figures) + 5))
     for folder, (label, ev) in evaluations.items():
         base = evaluations.get("unseen_base" if folder.startswith("unseen") else "base")
         p_acc = p_credit = "–"
@@ -61,9 +70,41 @@ def main(argv: list[str]) -> int:
             p_acc = f"{mcnemar_exact(b, c):.3g} ({b}→{c})"
             p_credit = f"{paired_bootstrap_p([x['credit'] for x in before], [y['credit'] for y in after], seed=0):.3g}"
         loose = sum(lenient(r) for r in ev.records) / max(len(ev.records), 1)
-        cells = [_cell(ev.result, f) for f in FIGURES]
+        cells = [_cell(ev.result, f) for f in figures]
         print(f"| {' | '.join([label, str(len(ev.records)), *cells, f'{loose:.2f}', p_acc, p_credit])} |")
+    print_comparisons({folder: ev for folder, (_, ev) in evaluations.items()})
+    if "warm" in evaluations and "trained" in evaluations:
+        print_examples(evaluations["warm"][1], evaluations["trained"][1])
     return 0
+
+
+def print_examples(warm, trained, count: int = 2) -> None:
+    """The patients where GRPO's doctor found more key facts and was right where the warmed-up
+    doctor was not: both conversations, the questions side by side (real transcripts)."""
+    from grpodx.tools.report import paired
+
+    before, after = paired(warm, trained)
+    found = lambda r: r["values"].get("key_fact_recall") or 0.0  # noqa: E731
+    better = [(x, y) for x, y in zip(before, after) if y["correct"] and not x["correct"] and found(y) > found(x)]
+    print(f"\n{len(better)} held-out patients: right only after GRPO, with more key facts found; the first {min(count, len(better))}:")
+    for x, y in better[:count]:
+        print(f"\n### {y['case']} ({y['truth']})")
+        for label, record in (("after warm-up", x), ("after GRPO", y)):
+            print(f"{label} (key_fact_recall {found(record):.2f}, said {record['diagnosis']!r}):")
+            for message in record["dialogue"]:
+                print(f"  {message['role']}: {message['content']}")
+
+
+def print_comparisons(evaluations: dict) -> None:
+    """Each stage against the one before it, pair by pair on the same patients."""
+    from grpodx.tools.compare import compare
+
+    labels = dict(STAGES)
+    for after, before in COMPARISONS:
+        if after in evaluations and before in evaluations:
+            print(f"\n{labels[after]} vs {labels[before]}:")
+            for change in compare(evaluations[before], evaluations[after]):
+                print(f"  {change.line()}")
 
 
 if __name__ == "__main__":

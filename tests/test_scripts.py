@@ -33,3 +33,16 @@ def test_fresh_cases_refuse_seeds_the_experiment_used(tmp_path):
     done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(tmp_path / "x.jsonl"), "--first-seed", "9"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0 and "overlaps the experiment's case seeds" in done.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_held_out_patients_of_the_inquiry_experiment_are_new_seeds_of_its_diagnoses(tmp_path):
+    out = tmp_path / "heldout.jsonl"
+    configs = ["--config", "configs/cpu.yaml", "--config", "configs/smollm2-inquiry.yaml"]
+    done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(out), *configs, "--per-disease", "2"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    cases, _ = read_cases(out)
+    data = yaml.safe_load((ROOT / "configs/cpu.yaml").read_text())["data"]
+    assert len(cases) == 2 * len(data["diagnoses"]) and {c.diagnosis for c in cases} == set(data["diagnoses"])
+    seeds = {int(c.id.rsplit("/", 1)[1]) for c in cases}
+    assert seeds == {100, 101} and min(seeds) >= data["variants_per_disease"]  # training drew seeds 0..19
+    assert all(c.cluster and any(f.key for f in c.facts) for c in cases)  # inquiry patients, key facts kept

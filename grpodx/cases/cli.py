@@ -61,8 +61,8 @@ def stats_lines(cases: list[Case]) -> list[str]:
         keys = [sum(f.key for f in c.facts) for c in cases]
         if any(keys):
             lines.append(f"key facts per case: min {min(keys)}, mean {mean(keys):.1f}, max {max(keys)}")
-    coded = sum(bool(c.icd10) for c in cases)
-    lines.append(f"with an ICD-10 code: {coded} of {len(cases)}; body system 'other': {systems.get('other', 0)}")
+    with_code = sum(bool(c.icd10) for c in cases)
+    lines.append(f"with an ICD-10 code: {with_code} of {len(cases)}; body system 'other': {systems.get('other', 0)}")
     lines.append(f"with answer options: {sum(bool(c.options) for c in cases)}")
     return lines
 

@@ -49,32 +49,39 @@ def _inquiry(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tu
     return load_inquiry(path, seed, count)
 
 
+def _file(path: Path | None, fmt: str) -> Path:
+    """The path a file format needs (only `builtin` and `inquiry` have a default)."""
+    if path is None:
+        raise ValueError(f"case source {fmt!r} needs a path: {fmt}:PATH")
+    return path
+
+
 def _jsonl(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
-    return read_cases(path, skip_invalid=skip_invalid)
+    return read_cases(_file(path, "jsonl"), skip_invalid=skip_invalid)
 
 
 def _agentclinic(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.agentclinic import import_agentclinic
 
-    return import_agentclinic(path, skip_invalid=skip_invalid)
+    return import_agentclinic(_file(path, "agentclinic"), skip_invalid=skip_invalid)
 
 
 def _ddxplus(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.ddxplus import import_ddxplus
 
-    return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid)
+    return import_ddxplus(_file(path, "ddxplus"), seed=seed, variants_per_disease=count, skip_invalid=skip_invalid)
 
 
 def _ddxplus_initial(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.ddxplus import import_ddxplus
 
-    return import_ddxplus(path, seed=seed, variants_per_disease=count, skip_invalid=skip_invalid, initial_evidence=True)
+    return import_ddxplus(_file(path, "ddxplus-initial"), seed=seed, variants_per_disease=count, skip_invalid=skip_invalid, initial_evidence=True)
 
 
 def _mediq(path: Path | None, seed: int, count: int, skip_invalid: bool) -> tuple[list[Case], ImportReport]:
     from grpodx.cases.importers.mediq import import_mediq
 
-    return import_mediq(path, skip_invalid=skip_invalid)
+    return import_mediq(_file(path, "mediq"), skip_invalid=skip_invalid)
 
 
 LOADERS: dict[str, Loader] = {

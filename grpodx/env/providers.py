@@ -72,16 +72,16 @@ class GrpodxProvider(CustomLLM):
             text = backend(messages, int(optional_params.get("seed") or 0))
         except (ValueError, KeyError, TypeError) as error:  # a malformed request: retrying cannot help
             raise CustomLLMError(400, f"{PROVIDER}/{model}: bad request: {error}") from error
-        model_response.choices[0].message.content = text  # type: ignore[union-attr]
+        model_response.choices[0].message.content = text
         model_response.model = f"{PROVIDER}/{model}"
         prompt = sum(len(str(m.get("content", "")).split()) for m in messages)
         model_response.usage = litellm.Usage(prompt_tokens=prompt, completion_tokens=len(text.split()), total_tokens=prompt + len(text.split()))  # type: ignore[attr-defined]
         return model_response
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return self._respond(model, messages, kwargs["model_response"], kwargs.get("optional_params") or {})
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         return self._respond(model, messages, kwargs["model_response"], kwargs.get("optional_params") or {})
 
 

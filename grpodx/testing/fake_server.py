@@ -157,7 +157,7 @@ class FakeOpenAIServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def __enter__(self) -> FakeOpenAIServer:
         self._thread.start()

@@ -113,8 +113,8 @@ def intervals(records: list[dict[str, Any]], seed: int, samples: int = 1) -> dic
     out: dict[str, dict[str, float]] = {}
     budgets = sorted({k for r in records for k in r["values"] if k.startswith(BY_TURNS)}, key=lambda k: int(k[len(BY_TURNS) :]))
     for name in (*HEADLINE, *budgets):
-        sums = [sum(v[name] for v in vs if v.get(name) is not None) for vs in by_case.values()]
-        counts = [sum(v.get(name) is not None for v in vs) for vs in by_case.values()]
+        sums = [float(sum(v[name] for v in vs if v.get(name) is not None)) for vs in by_case.values()]
+        counts = [float(sum(v.get(name) is not None for v in vs)) for vs in by_case.values()]
         if sum(counts):
             out[name] = bootstrap_interval(sums, counts, seed).as_dict()
     if samples > 1:

@@ -6,13 +6,13 @@ small and in memory, so loading happens once, in `setup`, and there are no worke
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_info
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from grpodx.cases.schema import Case
 from grpodx.cases.sources import load_sources
@@ -190,9 +190,9 @@ class CaseDataModule(LightningDataModule):
     def _eval_loader(self, cases: list[Case]) -> DataLoader:
         """Under DDP each rank takes every world_size-th case: disjoint shares that cover the
         cases once (Lightning's default sampler would pad by repeating cases, counting them twice)."""
-        world = self.trainer.world_size if self.trainer is not None else 1
-        sampler = UnrepeatedDistributedSampler(cases, num_replicas=world, rank=self.trainer.global_rank, shuffle=False) if world > 1 else None
-        return DataLoader(cases, batch_size=self.eval_batch_size, shuffle=False, sampler=sampler, collate_fn=collate_cases)
+        world, rank = (self.trainer.world_size, self.trainer.global_rank) if self.trainer is not None else (1, 0)
+        sampler = UnrepeatedDistributedSampler(cases, num_replicas=world, rank=rank, shuffle=False) if world > 1 else None
+        return DataLoader(cast(Dataset, cases), batch_size=self.eval_batch_size, shuffle=False, sampler=sampler, collate_fn=collate_cases)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.val_cases)

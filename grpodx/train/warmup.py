@@ -4,7 +4,12 @@ An untrained small model never writes the protocol by itself (no closed reasonin
 question, no `DIAGNOSIS:` line), so every episode scores the same and GRPO has nothing to push
 on. As DoctorAgent-RL does before RL, the doctor first imitates conversations in the protocol:
 1. For each TRAINING case (never a validation or test case), a scripted doctor asks a few
-   questions built from the case's fact cues; the configured patient answers them for real.
+   questions; the configured patient answers them for real. `questions` picks where they come
+   from: `case_facts` builds them from the case's own fact cues (so every question finds a fact);
+   `cluster_pool` draws them uniformly from its presentation cluster's question pool (the
+   questions for every fact of every training case of the cluster), blind to the case's
+   diagnosis and key facts. On inquiry cases `cluster_pool` teaches the protocol and how
+   answers map to diagnoses, but not which questions to ask: choosing them is left to GRPO.
 2. The doctor then names the case's diagnosis, with a differential drawn from other training
    diagnoses only, so no held-out diagnosis appears in the text (a split by diagnosis stays honest).
 3. Token ids are built exactly as the rollout builds them (generation prompt, the doctor's ids
@@ -20,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import lightning as L
 import torch
@@ -38,6 +45,9 @@ _ROUTINE = {
     "medication": "What medication do you take?",
     "family": "Does anything run in your family?",
 }
+
+
+QuestionSource = Literal["case_facts", "cluster_pool"]
 
 
 @dataclass(frozen=True)
@@ -79,9 +89,39 @@ def fact_question(fact: Fact) -> str | None:
     return f"Have you had any {cue}?"
 
 
-async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns) -> list[ChatMessage]:
+def cluster_question_pools(cases: Sequence[Case]) -> dict[str, list[str]]:
+    """Cluster -> the questions that ask for any fact of any of its cases, sorted and unique.
+
+    Built from the training cases only, so a held-out case adds no question. Every diagnosis of
+    a cluster shares one pool: a question drawn from it says nothing about the diagnosis.
+    """
+    missing = sorted({c.id for c in cases if not c.cluster})
+    if missing:
+        raise ValueError(
+            f"warmup.questions=cluster_pool needs cases with a presentation cluster (Case.cluster, e.g. the `inquiry` source); "
+            f"{len(missing)} training case(s) have none, e.g. {missing[:3]}"
+        )
+    pools: dict[str, set[str]] = {}
+    for case in cases:
+        pools.setdefault(case.cluster, set()).update(q for f in case.facts if (q := fact_question(f)))
+    return {cluster: sorted(questions) for cluster, questions in pools.items()}
+
+
+def scripted_questions(case: Case, rng: random.Random, count: int, pool: list[str] | None) -> list[str]:
+    """`count` distinct questions: uniformly from `pool` when given (blind to the case), else
+    from the case's own facts in a random order."""
+    if pool is not None:
+        return rng.sample(pool, min(count, len(pool)))
+    own = dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f)))
+    return list(own)[:count]
+
+
+async def protocol_conversation(
+    case: Case, patient: Patient, seed: int, pool: list[tuple[str, str]], turns: ProtocolTurns, questions_pool: list[str] | None = None
+) -> list[ChatMessage]:
     """System prompt, the patient's opening, a few answered questions, then the diagnosis.
-    `pool` holds the (diagnosis, body system) pairs a differential may name."""
+    `pool` holds the (diagnosis, body system) pairs a differential may name; `questions_pool`,
+    when given, the questions the scripted doctor draws from (else the case's own facts)."""
     rng = random.Random(seed)
     opening = await patient.opening(case, seed)
     messages: list[ChatMessage] = [
@@ -89,9 +129,8 @@ async def protocol_conversation(case: Case, patient: Patient, seed: int, pool: l
         {"role": "user", "content": patient_message(opening_message(opening, case, False), turns.max_turns == 1)},
     ]
     dialogue: list[Message] = [{"role": "patient", "content": opening}]
-    questions = list(dict.fromkeys(q for f in rng.sample(case.facts, len(case.facts)) if (q := fact_question(f))))
-    count = rng.randint(turns.min_questions, turns.max_questions)
-    for turn, question in enumerate(questions[: min(count, turns.max_turns - 1)], start=1):
+    count = min(rng.randint(turns.min_questions, turns.max_questions), turns.max_turns - 1)
+    for turn, question in enumerate(scripted_questions(case, rng, count, questions_pool), start=1):
         messages.append({"role": "assistant", "content": f"<reason>Ask next: {question.lower().rstrip('?')}.</reason>{question}"})
         dialogue.append({"role": "doctor", "content": question})
         reply = await patient.reply(case, dialogue, seed)
@@ -121,6 +160,7 @@ class WarmUp(L.Callback):
         conversations_per_case: int = 2,
         min_questions: int = 1,
         max_questions: int = 3,
+        questions: QuestionSource = "case_facts",
         seed: int = 0,
     ) -> None:
         """
@@ -131,10 +171,21 @@ class WarmUp(L.Callback):
             conversations_per_case: scripted conversations built from each training case.
             min_questions: fewest questions a scripted doctor asks before its diagnosis.
             max_questions: most questions (capped at rollout.max_turns - 1).
+            questions: where the scripted doctor's questions come from: `case_facts` (the case's
+                own fact cues: every question finds a fact, so it also shows which questions to
+                ask) or `cluster_pool` (uniformly from the case's presentation cluster's question
+                pool, blind to its diagnosis and key facts: the protocol and the answer mapping
+                only, for inquiry cases where choosing the questions is GRPO's job).
             seed: seeds the questions, the differentials and the batch order.
         """
         knobs = dict(
-            steps=steps, lr=lr, batch_size=batch_size, conversations_per_case=conversations_per_case, min_questions=min_questions, max_questions=max_questions
+            steps=steps,
+            lr=lr,
+            batch_size=batch_size,
+            conversations_per_case=conversations_per_case,
+            min_questions=min_questions,
+            max_questions=max_questions,
+            questions=questions,
         )
         require(
             "warmup",
@@ -145,9 +196,11 @@ class WarmUp(L.Callback):
                 "conversations_per_case": (conversations_per_case >= 1, ">= 1"),
                 "min_questions": (min_questions >= 0, ">= 0"),
                 "max_questions": (max_questions >= min_questions, ">= warmup.min_questions"),
+                "questions": (questions in ("case_facts", "cluster_pool"), "case_facts or cluster_pool"),
             },
             knobs,
         )
+        self.questions: QuestionSource = questions
         self.steps, self.lr, self.batch_size, self.per_case = steps, lr, batch_size, conversations_per_case
         self.min_questions, self.max_questions, self.seed = min_questions, max_questions, seed
         self.losses: list[float] = []
@@ -189,5 +242,10 @@ class WarmUp(L.Callback):
 
     async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[ChatMessage]]:
         pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
-        jobs = [protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns) for i, c in enumerate(cases) for k in range(self.per_case)]
+        asked = cluster_question_pools(cases) if self.questions == "cluster_pool" else {}
+        jobs = [
+            protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns, asked[c.cluster] if asked else None)
+            for i, c in enumerate(cases)
+            for k in range(self.per_case)
+        ]
         return list(await asyncio.gather(*jobs))

@@ -58,7 +58,8 @@ def parse_mediq(raw: Any, where: str, stem: str, body_system: str) -> Case:
     options = _options(raw, where)
     diagnosis, aliases = _diagnosis(raw, options, where)
     code, coded_system = code_diagnosis(diagnosis)
-    patient = raw.get("patient") if isinstance(raw.get("patient"), dict) else {}
+    given = raw.get("patient")
+    patient: dict[str, Any] = given if isinstance(given, dict) else {}
     record_id = raw.get("id")
     if not isinstance(record_id, (int, str)) or isinstance(record_id, bool):
         raise CaseError(where, "id", f"must be a number or string, got {record_id!r}")
