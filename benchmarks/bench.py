@@ -30,8 +30,6 @@ from contextlib import contextmanager
 from dataclasses import fields, replace
 from typing import Any
 
-import yaml
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grpodx bench", description=__doc__.splitlines()[0])
@@ -54,23 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configs(args: argparse.Namespace) -> dict[str, Any]:
-    """The model: section of a fit config as typed configs (policy, rollout, grpo)."""
-    from grpodx.policy.policy import LoraConfig, PolicyConfig
-    from grpodx.rollout.engine import RolloutConfig
-    from grpodx.train.grpo import GRPOConfig
+def _model(args: argparse.Namespace) -> Any:
+    """The config's DoctorGRPO, parsed and built by fit's own LightningCLI (an unknown or bad key
+    is the same error as in fit), with this command's overrides."""
+    from grpodx.run.cli import build_cli
 
-    with open(args.config) as handle:
-        section = (yaml.safe_load(handle) or {}).get("model", {})
-    policy = dict(section.get("policy", {}))
-    policy["lora"] = LoraConfig(**policy.get("lora", {}))
-    policy |= {k: v for k, v in (("model", args.model), ("cache_dir", args.cache_dir)) if v}
-    rollout = dict(section.get("rollout", {}))
+    argv = ["--config", args.config]
+    argv += [f"--model.policy.{key}={value}" for key, value in (("model", args.model), ("cache_dir", args.cache_dir)) if value]
     if getattr(args, "max_turns", None):
-        rollout["max_turns"] = args.max_turns
-    known = {f.name for f in fields(GRPOConfig)}
-    grpo = {k: v for k, v in section.get("grpo", {}).items() if k in known}
-    return {"policy": PolicyConfig(**policy), "rollout": RolloutConfig(**rollout), "grpo": GRPOConfig(**grpo)}
+        argv.append(f"--model.rollout.max_turns={args.max_turns}")
+    return build_cli(argv, run=False).model
 
 
 def main(argv: list[str]) -> int:
@@ -79,7 +70,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     run = {"rollout": bench_rollout, "step": bench_step, "matmul": bench_matmul, "_memory": _memory}[args.what]
-    print(json.dumps(run(args, _configs(args)), indent=2))
+    print(json.dumps(run(args, _model(args)), indent=2))
     return 0
 
 
@@ -100,21 +91,19 @@ def _sibling(name: str) -> Any:
 
 
 # --- rollout ------------------------------------------------------------------------------------
-def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
+def bench_rollout(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     import litellm
     import torch
 
     from grpodx.cases.bank import builtin_templates
     from grpodx.cases.variation import instantiate
     from grpodx.env import DiagnosisIndex, JudgeConfig, PatientConfig, build_judge, build_patient
-    from grpodx.policy.policy import Policy
     from grpodx.rollout.engine import RolloutEngine
 
     litellm.suppress_debug_info = True  # it prints its provider list for a model name it has no price for
-    rollout = configs["rollout"]
+    rollout, policy = model.rollout_config, model.policy
     group = rollout.group_size
     cases = [instantiate(t, seed=1) for t in builtin_templates()[: max(args.episodes // group, 1)]]
-    policy = Policy(configs["policy"])
     with _server("It has been like this for two days, and it is getting worse.", args.latency_ms) as url:
         patient = PatientConfig(model="openai/bench-patient", api_base=url, api_key="sk-bench", max_concurrency=max(args.episodes, 1), num_retries=0)
 
@@ -138,7 +127,7 @@ def bench_rollout(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str
     pairs = [(r["generated_tokens"] / r["generate_s"]) / (ceiling.new_tokens / c) for r, c in zip(runs, ceiling.runs_s)]
     result = {
         "config": args.config,
-        "model": configs["policy"].model,
+        "model": policy.config.model,
         "latency_ms": args.latency_ms,
         "episodes": batched["episodes"],
         "rollout": batched,
@@ -274,18 +263,18 @@ class _Ceiling:
 
 
 # --- step ---------------------------------------------------------------------------------------
-def _synthetic_batch(configs: dict[str, Any], rows: int):
+def _synthetic_batch(model: Any, rows: int):
     """Rows shaped like max-length episodes: a 256-token prompt, then per turn a full doctor turn
     and a 32-token patient reply. Random ids: throughput does not depend on the words."""
     import torch
 
     from grpodx.rollout.engine import PackedBatch
 
-    rollout = configs["rollout"]
+    rollout = model.rollout_config
     mask = [0] * 256
     for _ in range(rollout.max_turns):
         mask += [1] * rollout.max_new_tokens + [0] * 32
-    mask = mask[: configs["policy"].max_seq_len]
+    mask = mask[: model.policy.config.max_seq_len]
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(10, 1000, (rows, len(mask)), generator=generator)
     doctor = torch.tensor([mask] * rows)
@@ -293,15 +282,12 @@ def _synthetic_batch(configs: dict[str, Any], rows: int):
     return PackedBatch(ids, torch.ones_like(ids), doctor[:, 1:].clone(), advantages)
 
 
-def _module(configs: dict[str, Any], beta: float):
+def _with_beta(module: Any, beta: float) -> Any:
+    """The module with KL weight `beta` and a moved adapter, so that the reference pass is really taken."""
     import torch
 
-    from grpodx.train.module import DoctorGRPO
-
-    grpo = configs["grpo"]
-    grpo.beta = beta
-    module = DoctorGRPO(policy=configs["policy"], rollout=configs["rollout"], grpo=grpo)
-    with torch.no_grad():  # a moved adapter, so that the reference pass is really taken
+    module.grpo.beta = beta
+    with torch.no_grad():
         for name, p in module.policy.named_parameters():
             if "lora_B" in name:
                 p.normal_(std=1e-3)
@@ -311,8 +297,8 @@ def _module(configs: dict[str, Any], beta: float):
 def _loss_pass(module, batch) -> None:
     rows = list(range(batch.input_ids.shape[0]))
     normalizer = float(batch.loss_mask.sum())
-    old, ref = module._fixed_log_probs(batch, rows, module.policy.adapter_is_base())
-    loss, _ = module._micro_loss(batch, rows, old, ref, normalizer)
+    old, ref = module.fixed_log_probs(batch, rows, module.policy.adapter_is_base())
+    loss, _ = module.micro_loss(batch, rows, old, ref, normalizer)
     loss.backward()
 
 
@@ -333,18 +319,18 @@ def _best_of(fn, repeats: int) -> float:
     return best
 
 
-def bench_step(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
-    rows = configs["grpo"].micro_batch_size
-    beta = configs["grpo"].beta or 0.04
-    module = _module(configs, beta)
-    batch = _synthetic_batch(configs, rows)
+def bench_step(args: argparse.Namespace, model: Any) -> dict[str, Any]:
+    rows = model.grpo.micro_batch_size
+    beta = model.grpo.beta or 0.04
+    module = _with_beta(model, beta)
+    batch = _synthetic_batch(module, rows)
     tokens = batch.input_ids.numel()
     loss_s = _best_of(lambda: _loss_pass(module, batch), args.repeats)
     plain_s = _best_of(lambda: _plain_pass(module, batch), args.repeats)
     memory = {b: _memory_in_child(args, b) for b in (beta, 0.0)}
     return {
         "config": args.config,
-        "model": configs["policy"].model,
+        "model": module.policy.config.model,
         "rows": rows,
         "tokens_per_row": batch.input_ids.shape[1],
         "doctor_tokens": int(batch.loss_mask.sum()),
@@ -372,11 +358,11 @@ def _memory_in_child(args: argparse.Namespace, beta: float) -> dict[str, float]:
     return json.loads(done.stdout)
 
 
-def _memory(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, float]:
+def _memory(args: argparse.Namespace, model: Any) -> dict[str, float]:
     import torch
 
-    module = _module(configs, args.beta)
-    batch = _synthetic_batch(configs, configs["grpo"].micro_batch_size)
+    module = _with_beta(model, args.beta)
+    batch = _synthetic_batch(module, module.grpo.micro_batch_size)
     peak = _Peak()
     with peak:
         _loss_pass(module, batch)
@@ -415,15 +401,15 @@ def _rss() -> int:
 
 
 # --- matmul -------------------------------------------------------------------------------------
-def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str, Any]:
+def bench_matmul(args: argparse.Namespace, model: Any) -> dict[str, Any]:
     import torch
 
     from grpodx.policy.loading import compute_dtype
     from grpodx.train.sft import supervised_steps
 
     flops = _sibling("flops")
-    module = _module(configs, configs["grpo"].beta or 0.04)  # beta > 0 and a moved adapter: the reference pass is taken
-    policy, batch = module.policy, _synthetic_batch(configs, configs["grpo"].micro_batch_size)
+    module = _with_beta(model, model.grpo.beta or 0.04)  # beta > 0 and a moved adapter: the reference pass is taken
+    policy, batch = module.policy, _synthetic_batch(module, module.grpo.micro_batch_size)
     tokens, doctor = batch.input_ids.numel(), int(batch.loss_mask.sum())
     body, head = flops.linear_shapes(policy.model)
     dtypes = [torch.float32] + ([torch.bfloat16] if flops.native_bf16(policy.device) else [])
@@ -442,7 +428,7 @@ def bench_matmul(args: argparse.Namespace, configs: dict[str, Any]) -> dict[str,
     attention = flops.attention_flops(policy.model.config, *batch.input_ids.shape)  # one forward's
     return {
         "config": args.config,
-        "model": configs["policy"].model,
+        "model": policy.config.model,
         "threads": torch.get_num_threads(),
         "timed_in": flops.clock_name(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),

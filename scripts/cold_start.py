@@ -77,10 +77,10 @@ def main(argv: list[str]) -> int:
     ours.add_argument("--eval-penalties", default="", help="comma list: evaluate once per eval_repetition_penalty")
     args = ours.parse_args(argv[:split])
 
-    from grpodx.run.cli import GrpodxCLI, _cli_kwargs
+    from grpodx.run.cli import build_cli
     from grpodx.train.warmup import WarmUp
 
-    cli = GrpodxCLI(**_cli_kwargs(argv[split + 1 :]), run=False)
+    cli = build_cli(argv[split + 1 :], run=False)
     model, data, trainer = cli.model, cli.datamodule, cli.trainer
     data.setup("fit")
     trainer._data_connector.attach_datamodule(model, datamodule=data)  # what fit does, without fitting

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +22,7 @@ def bench(*args: str, cache: str) -> dict:
     return json.loads(done.stdout[done.stdout.index("{") :])
 
 
+@pytest.mark.slow
 def test_bench_rollout_compares_batched_sequential_and_raw_generate(model_cache):
     result = bench("rollout", "--episodes", "4", "--max-turns", "2", "--latency-ms", "20", "--repeats", "2", cache=model_cache)
     rollout, sequential = result["rollout"], result["sequential"]
@@ -94,6 +97,7 @@ def test_flop_count_takes_the_frozen_weights_and_the_head_at_doctor_rows():
     assert flops.counted_flops(body, head, tokens=10, head_rows=3, passes=3) == 3 * 12480
 
 
+@pytest.mark.slow  # a process that builds the model and profiles
 def test_bench_matmul_reports_the_update_as_a_share_of_the_matmul_rate(model_cache):
     result = bench("matmul", "--repeats", "1", "--min-seconds", "0.01", cache=model_cache)
     config = json.loads(next(Path(model_cache).glob("tiny-phi3*/config.json")).read_text())
@@ -116,3 +120,21 @@ def test_bench_matmul_reports_the_update_as_a_share_of_the_matmul_rate(model_cac
     profile = result["loss_pass_profile_top10"]
     assert 1 <= len(profile) <= 10 and all(0 < op["share"] <= 1 for op in profile)
     assert [op["self_wall_s"] for op in profile] == sorted((op["self_wall_s"] for op in profile), reverse=True)
+
+
+def test_bench_reads_its_config_as_fit_does_so_an_unknown_key_is_an_error(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    config["model"]["grpo"] = {**config["model"].get("grpo", {}), "mu_typo": 2}
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # refused while parsing, before any model is built (bench rollout and step share the parsing)
+    done = subprocess.run([sys.executable, "-m", "grpodx", "bench", "step", "--config", str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "mu_typo" in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.slow  # three processes
+def test_bench_step_times_the_loss_pass_against_a_plain_pass(model_cache):
+    result = bench("step", "--repeats", "1", cache=model_cache)
+    assert result["rows"] >= 1 and result["doctor_tokens"] > 0 and result["beta"] > 0
+    assert result["loss_pass_tokens_per_s"] > 0 and result["plain_forward_backward_tokens_per_s"] > 0
+    assert set(result["peak_memory_mb"]) == {f"beta={result['beta']}", "beta=0.0"}

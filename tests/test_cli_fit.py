@@ -164,6 +164,9 @@ def test_resume_continues_at_the_right_step_with_the_same_weights(tiny_run, tmp_
     assert all(torch.equal(seen["weights"][k], v) for k, v in saved["state_dict"].items())
     assert len(scalars(run)["train/reward"]) == 2  # steps 3 and 4 only
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+    # the "before" belongs to the first run; the resumed one validates only at its own interval
+    assert [p.name for p in sorted((tiny_run / "results").glob("val_step_*"))] == ["val_step_000000.json", "val_step_000004.json"]
+    assert [p.name for p in sorted((run / "results").glob("val_step_*"))] == ["val_step_000004.json"]
 
 
 def test_print_config_shows_every_knob():

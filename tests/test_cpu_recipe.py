@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -18,6 +19,7 @@ SMALL = ["--trainer.max_steps=1", "--trainer.val_check_interval=1", "--trainer.l
          "--model.grpo.micro_batch_size=2", "--data.batch_size=1", "--data.eval_batch_size=1", "--data.max_eval_cases=1"]  # fmt: skip
 
 
+@pytest.mark.slow  # converts SmolLM2
 def test_cpu_recipe_trains_smollm2_offline_and_chats(smollm2, model_cache, tmp_path, caplog):
     with caplog.at_level("INFO"):
         main(

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # two processes
 def test_ddp_ranks_own_disjoint_cases_and_metrics_reduce_over_them(tiny_policy, model_cache, tmp_path):
     probe = tmp_path / "probe"
     command = [

@@ -16,6 +16,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from grpodx.env.prompts import OPENING_PROMPT
@@ -76,6 +77,7 @@ def test_planted_api_keys_reach_the_server_but_not_the_run_directory(tmp_path: P
     assert "***" in (next(p for p in files if p.name == "config.yaml")).read_text()
 
 
+@pytest.mark.slow
 def test_thirty_percent_injected_failures_are_counted_and_the_run_completes(tmp_path: Path, model_cache: str) -> None:
     rng, lock = random.Random(0), threading.Lock()
 

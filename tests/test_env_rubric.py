@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import lightning as L
 import pytest
 
 from grpodx.cases.schema import Case, Fact
@@ -92,6 +93,6 @@ def test_the_module_refuses_to_build_a_judge_without_a_case_data_module() -> Non
     from grpodx.train.module import DoctorGRPO
 
     module = DoctorGRPO.__new__(DoctorGRPO)  # no policy needed: the check comes before anything is built
-    module._trainer = None
+    L.LightningModule.__init__(module)  # a module attached to no trainer
     with pytest.raises(ValueError, match="CaseDataModule"):
         module._judge_cases()

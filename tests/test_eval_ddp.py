@@ -34,6 +34,7 @@ def evaluate(root: Path, model_cache: str, *extra: str) -> Path:
     return root / "evaluations" / "test_0"
 
 
+@pytest.mark.slow  # two processes
 def test_two_process_ddp_evaluation_matches_one_process(tmp_path, model_cache):
     single = evaluate(tmp_path / "single", model_cache)  # first: it also builds the tiny model in the cache
     ddp = evaluate(tmp_path / "ddp", model_cache, "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu")

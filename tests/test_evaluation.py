@@ -158,6 +158,7 @@ def render(page: Path, tmp_path: Path) -> tuple[dict[str, int], Path]:
     return counts, shot
 
 
+@pytest.mark.slow  # launches Chromium
 def test_report_of_a_fit_run_renders_in_chromium(runs, tmp_path):
     page = tmp_path / "fit.html"
     assert main_report([str(runs["fit"]), "--out", str(page)]) == 0

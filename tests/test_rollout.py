@@ -209,19 +209,3 @@ def test_a_template_that_rewrites_turns_fails_at_start_up(tiny_policy):
             ChatTokens(tokenizer, tiny_policy.stop_ids)
     finally:
         tokenizer.chat_template = original
-
-
-def test_a_decode_step_writes_its_slot_in_place_and_reads_what_cat_would():
-    from grpodx.rollout.decode import _GrowingLayer
-
-    g = torch.Generator().manual_seed(0)
-    keys, values = torch.randn(3, 2, 5, 4, generator=g), torch.randn(3, 2, 5, 4, generator=g)
-    layer = _GrowingLayer(keys, values, room=2)
-    buffer = layer.keys.untyped_storage().data_ptr()
-    for _ in range(2):
-        k, v = torch.randn(3, 2, 1, 4, generator=g), torch.randn(3, 2, 1, 4, generator=g)
-        expected = torch.cat([layer.keys, k], dim=-2), torch.cat([layer.values, v], dim=-2)
-        got = layer.update(k, v)
-        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
-        assert got[0].untyped_storage().data_ptr() == buffer  # no new allocation: the slot was written in place
-    assert layer.get_seq_length() == 7

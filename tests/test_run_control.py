@@ -66,6 +66,7 @@ def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model
     assert list((tmp_path / "lightning_logs").glob("version_*")) == []
 
 
+@pytest.mark.slow  # three fits
 def test_ctrl_c_saves_prints_how_to_resume_and_the_resumed_run_matches_an_uninterrupted_one(tmp_path, model_cache, capsys):
     # three turns of 32 tokens give the tiny doctor reward variance: every step below trains
     signal = ["--trainer.enable_progress_bar=false", "--model.rollout.max_turns=3", "--model.rollout.max_new_tokens=32"]

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from grpodx.cases.bank import builtin_templates
@@ -13,6 +14,7 @@ from grpodx.cases.sources import variants
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_fresh_cases_are_new_patients_of_the_experiments_diagnoses(tmp_path):
     out = tmp_path / "fresh.jsonl"
     done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(out), "--per-disease", "3"], cwd=ROOT, capture_output=True, text=True)
@@ -26,6 +28,7 @@ def test_fresh_cases_are_new_patients_of_the_experiments_diagnoses(tmp_path):
     assert not {content(c) for c in cases} & {content(c) for c in experiment}
 
 
+@pytest.mark.slow
 def test_fresh_cases_refuse_seeds_the_experiment_used(tmp_path):
     done = subprocess.run([sys.executable, "scripts/fresh_cases.py", str(tmp_path / "x.jsonl"), "--first-seed", "9"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode != 0 and "overlaps the experiment's case seeds" in done.stderr

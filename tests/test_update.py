@@ -55,8 +55,8 @@ def lean_loss(module, b, normalizer):
     rows = module.rows_with_signal(b.advantages.tolist(), base)
     if not rows:
         return None
-    old, ref = module._fixed_log_probs(b, rows, base)
-    return module._micro_loss(b, rows, old, ref, normalizer)[0]
+    old, ref = module.fixed_log_probs(b, rows, base)
+    return module.micro_loss(b, rows, old, ref, normalizer)[0]
 
 
 def loss_and_grad(module, fn, b):

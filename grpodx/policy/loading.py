@@ -1,23 +1,18 @@
-"""Load the doctor for training: resolve the model, load it on its backend and in its precision,
-and wrap it in a LoRA adapter whose targets fit the loaded model's real module names.
+"""What every backend loads the doctor with: the resolved model folder, the precision, and LoRA
+targets that fit the loaded model's real module names (the loaders are in policy/backends/).
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
 
-from grpodx.policy.backends import fast_inference_available, import_unsloth
-from grpodx.policy.models import hub_offline, resolve_model
-from grpodx.policy.tiny import TINY_MODEL
+from grpodx.policy.models import resolve_model
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
-
     from grpodx.policy.policy import PolicyConfig
 
 Precision = Literal["auto", "bf16", "fp32"]
@@ -83,68 +78,6 @@ def fit_lora_targets(model: nn.Module, targets: list[str] | str, expand_all: boo
             f"lora.target_modules {missing} match no linear layer of this model, fused or separate; its linear layers are {sorted(names)} (or use 'all-linear')"
         )
     return list(dict.fromkeys(fitted))
-
-
-def load_hf(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase]:
-    from peft import LoraConfig as PeftLora
-    from peft import PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolved(config)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    quantized = {}
-    if config.load_in_4bit:
-        from transformers import BitsAndBytesConfig
-
-        quantized["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=weights_dtype(config.precision), **quantized)
-    if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    if config.adapter_path:
-        return PeftModel.from_pretrained(model, config.adapter_path, is_trainable=True), tokenizer
-    lora = PeftLora(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=fit_lora_targets(model, config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, lora), tokenizer
-
-
-def load_unsloth(config: PolicyConfig) -> tuple[Any, PreTrainedTokenizerBase, bool]:
-    """(model, tokenizer, whether it samples through vLLM) on a CUDA GPU."""
-    fast_language_model = import_unsloth()
-    fast = config.fast_inference and fast_inference_available()
-    vllm = {"fast_inference": True, "max_lora_rank": config.lora.r, "gpu_memory_utilization": config.gpu_memory_utilization} if fast else {}
-    model, tokenizer = fast_language_model.from_pretrained(
-        model_name=config.adapter_path or _unsloth_source(config),
-        max_seq_length=config.max_seq_len,
-        dtype={"bf16": torch.bfloat16, "fp32": torch.float32}.get(config.precision),  # None: Unsloth picks
-        load_in_4bit=config.load_in_4bit,
-        **vllm,
-    )
-    if config.adapter_path:  # Unsloth loads the base named in the adapter's config, and the adapter
-        return model, tokenizer, fast
-    model = fast_language_model.get_peft_model(
-        model,
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=fit_lora_targets(model, config.lora.target_modules, expand_all=True),
-        use_gradient_checkpointing="unsloth" if config.gradient_checkpointing else False,
-    )
-    return model, tokenizer, fast
-
-
-def _unsloth_source(config: PolicyConfig) -> str:
-    """A hub id goes to Unsloth as is where the hub is reachable: with load_in_4bit it then
-    fetches its pre-quantized copy (a quarter of the download). Otherwise the resolver's folder."""
-    local = Path(config.model).expanduser().is_dir() or config.model == TINY_MODEL
-    if local or hub_offline() or "/" not in config.model:
-        return resolved(config)
-    return config.model
 
 
 def resolved(config: PolicyConfig) -> str:

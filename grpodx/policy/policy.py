@@ -1,4 +1,4 @@
-"""The doctor: a causal LM with a LoRA adapter, through transformers + PEFT or Unsloth.
+"""The doctor: a causal LM with a LoRA adapter, loaded and sampled by its backend (policy/backends/).
 
 Generation, token log-probs, reference log-probs (the same weights with the adapter disabled,
 so the KL reference costs no memory) and adapter export. The rollout feeds it token ids and
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +19,11 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from grpodx.policy.backends import Backend, pick_backend
-from grpodx.policy.loading import Precision, autocast, load_hf, load_unsloth
+from grpodx.policy.backends import Backend, DoctorBackend, pick_backend
+from grpodx.policy.loading import Precision, autocast
 from grpodx.policy.model_card import AdapterCard, write_card
 from grpodx.policy.models import default_cache_dir
-from grpodx.policy.vllm_sampler import VllmSampler
-from grpodx.rollout.decode import DecodeStats, SequenceCache, sample
+from grpodx.rollout.decode import DecodeStats, SequenceCache
 from grpodx.rollout.padding import pad_ids
 from grpodx.run.files import staging_dir
 from grpodx.run.knobs import require
@@ -79,7 +78,7 @@ class PolicyConfig:
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about a third more time."""
     fast_inference: bool = True
-    """With the unsloth backend, sample rollouts through vLLM when it is installed; plain generate otherwise."""
+    """With the unsloth backend, sample rollouts through vLLM when it is installed (the vllm backend); plain generate otherwise."""
     gpu_memory_utilization: float = 0.6
     """Share of GPU memory vLLM may take (fast_inference only)."""
     max_seq_len: int = 4096
@@ -103,19 +102,16 @@ class PolicyConfig:
 
 
 class Policy(nn.Module):
-    """The doctor model. Holds the PEFT-wrapped model as `model` and its tokenizer."""
+    """The doctor model. Holds the PEFT-wrapped model as `model`, its tokenizer, and the backend
+    that loaded it and samples from it."""
 
     def __init__(self, config: PolicyConfig) -> None:
         super().__init__()
         self.config = config
-        self.backend = pick_backend(config.backend)
-        self.model: Any  # a PEFT or Unsloth wrapper, typed by neither library
+        self.backend: DoctorBackend = pick_backend(config.backend, config.fast_inference)
+        self.model: Any  # a PEFT model (every backend wraps its model in one), typed by neither library
         self.tokenizer: PreTrainedTokenizerBase
-        fast = False
-        if self.backend == "unsloth":
-            self.model, self.tokenizer, fast = load_unsloth(config)
-        else:
-            self.model, self.tokenizer = load_hf(config)
+        self.model, self.tokenizer = self.backend.load(config)
         self.model.train()  # from_pretrained returns eval mode; Lightning switches modes per stage
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -123,7 +119,6 @@ class Policy(nn.Module):
             raise ValueError(f"LoRA wrapped nothing in {config.model}: check lora.target_modules")
         self.stop_ids = self._stop_ids()
         self.decode_stats = DecodeStats()
-        self.sampler = VllmSampler(self.model, self.stop_ids) if fast else None
 
     def _stop_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id if self.model.generation_config else None
@@ -140,23 +135,6 @@ class Policy(nn.Module):
         """The forward passes' precision (policy.precision) on the model's current device."""
         return autocast(self.config.precision, self.device)
 
-    @contextmanager
-    def _inference(self) -> Iterator[None]:
-        unsloth = self.backend == "unsloth"
-        if unsloth:
-            from unsloth import FastLanguageModel
-
-            FastLanguageModel.for_inference(self.model)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.inference_mode():  # cheaper than no_grad per op; nothing made here is trained through
-                yield
-        finally:
-            self.model.train(was_training)
-            if unsloth:
-                FastLanguageModel.for_training(self.model)
-
     def generate(
         self,
         prompts: list[list[int]],
@@ -172,7 +150,8 @@ class Policy(nn.Module):
 
         `caches` (one per prompt, kept by the caller between calls) hold the keys and values of a
         prefix of each prompt, so that only what was appended since is encoded; they are advanced
-        in place. Sampling draws from torch's global RNG unless `generator` is given.
+        in place (the hf backend; the others keep their own or none). Sampling draws from torch's
+        global RNG unless `generator` is given.
         The repetition settings change the sampling distribution, so they are for evaluation
         only, never for tokens that are trained on; they go through `transformers.generate`
         (the caches are then left as they were).
@@ -181,24 +160,7 @@ class Policy(nn.Module):
             return self.hf_generate(
                 prompts, max_new_tokens, temperature, top_p, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size
             )
-        if self.sampler is not None:  # vLLM keeps its own prefix cache
-            return self.sampler.generate(prompts, max_new_tokens, temperature, top_p)
-        if self.backend == "unsloth":  # its patched attention is only known to work through generate()
-            return self.hf_generate(prompts, max_new_tokens, temperature, top_p)
-        caches = caches if caches is not None else [SequenceCache() for _ in prompts]
-        with self._inference(), self.autocast():
-            return sample(
-                self.model,
-                prompts,
-                caches,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                top_p=top_p,
-                stop_ids=self.stop_ids,
-                pad_id=self.tokenizer.pad_token_id,
-                stats=self.decode_stats,
-                generator=generator,
-            )
+        return self.backend.sample(self, prompts, max_new_tokens, temperature, top_p, caches, generator)
 
     def hf_generate(
         self,
@@ -221,7 +183,7 @@ class Policy(nn.Module):
             sampling["repetition_penalty"] = repetition_penalty
         if no_repeat_ngram_size:
             sampling["no_repeat_ngram_size"] = no_repeat_ngram_size
-        with self._inference(), self.autocast():
+        with self.backend.inference(self.model), self.autocast():
             out = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
@@ -251,9 +213,10 @@ class Policy(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:
         """`log_probs`, and with `entropy` the detached entropy of each next-token distribution
         [N, T-1] (TRL's `entropy`), from the same logits: no second pass through the head."""
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         with self.autocast():
-            hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state  # [N, T, H]
+            hidden = (
+                self.model.get_base_model().get_decoder()(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+            )  # [N, T, H]
         where = torch.ones_like(input_ids[:, 1:], dtype=torch.bool) if where is None else where.bool()  # [N, T-1]
         rows, cols = where.nonzero(as_tuple=True)  # [M] each
         picked, spread = token_scores(self._head, hidden[rows, cols], input_ids[rows, cols + 1], temperature, entropy=entropy)  # [M] each
@@ -265,7 +228,7 @@ class Policy(nn.Module):
 
     def _head(self, hidden: Tensor) -> Tensor:
         """The causal LM's logits from final hidden states, with the soft-capping some models apply."""
-        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        base = self.model.get_base_model()
         with self.autocast():
             logits = base.get_output_embeddings()(hidden).float()
         cap = getattr(base.config, "final_logit_softcapping", None)
@@ -273,8 +236,7 @@ class Policy(nn.Module):
 
     def reference_log_probs(self, input_ids: Tensor, attention_mask: Tensor, temperature: float = 1.0, where: Tensor | None = None) -> Tensor:
         """Log-probs of the base model: the same weights with the LoRA adapter disabled, no grad."""
-        adapter_off = self.model.disable_adapter() if hasattr(self.model, "disable_adapter") else nullcontext()
-        with torch.no_grad(), adapter_off:
+        with torch.no_grad(), self.model.disable_adapter():
             return self.log_probs(input_ids, attention_mask, temperature, where)
 
     def adapter_is_base(self) -> bool:

@@ -4,12 +4,12 @@
 owns a `SequenceCache` (the keys and values of the ids it has already fed): a call feeds only
 what was appended since (the last sampled token and the patient's reply) and samples.
 
-1. Each row's cache is left-padded to the longest and stacked into one `DynamicCache`; its new
+1. Each row's cache is left-padded to the longest and stacked into one model cache; its new
    ids are left-padded to the longest chunk. A 2D attention mask hides both paddings and the
    position ids count only real tokens, so every row sees exactly its own sequence.
 2. One forward over the chunks (logits at the last position only), then one token per step
    for every row until each has sampled a stop id or `max_new_tokens`; a step writes its keys and
-   values into a buffer with room for the whole budget (`_GrowingLayer`), not a fresh copy of the
+   values into a buffer with room for the whole budget (`kv_cache.with_room`), not a fresh copy of the
    cache. Rows that start from an empty cache with the same prompt (a group's attempts at one
    case) share one encoding.
 3. Sampling follows `generate`'s warpers: logits in float32 / temperature, top-p as
@@ -26,15 +26,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
-from transformers.modeling_outputs import CausalLMOutputWithPast
 
+from grpodx.rollout.kv_cache import CACHE_ARG, cache_layers, new_cache, returned_cache, with_room
 from grpodx.rollout.padding import pad_ids
-
-_CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
-"""The models' KV-cache argument and output: transformers 5.24 renamed `past_key_values` to `cache`
-(Unsloth, the GPU extra, still needs <= 5.17)."""
 
 
 @dataclass
@@ -98,38 +92,11 @@ def _batch_past(caches: list[SequenceCache], device: torch.device) -> tuple[list
     return layers, mask
 
 
-class _GrowingLayer(DynamicLayer):
-    """A cache layer whose keys and values live in a buffer with room for a call's decode steps:
-    a step writes its slot in place where `DynamicLayer` would `torch.cat` the whole cache (on a
-    CPU that copy was a sixth of a tiny model's step). Attention reads a view of exactly the
-    filled slots, so it computes the same thing, bit for bit."""
-
-    def __init__(self, keys: Tensor, values: Tensor, room: int) -> None:
-        super().__init__()
-        filled = keys.shape[-2]
-        self._keys = keys.new_empty(*keys.shape[:-2], filled + room, keys.shape[-1])  # [B, H, P + room, D]
-        self._values = values.new_empty(*values.shape[:-2], filled + room, values.shape[-1])
-        self.filled, self.dtype, self.device, self.is_initialized = 0, keys.dtype, keys.device, True
-        self.update(keys, values)
-
-    def update(self, key_states: Tensor, value_states: Tensor, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
-        start, end = self.filled, self.filled + key_states.shape[-2]
-        self._keys[..., start:end, :], self._values[..., start:end, :] = key_states, value_states
-        self.keys, self.values, self.filled = self._keys[..., :end, :], self._values[..., :end, :], end
-        return self.keys, self.values
-
-
-def _with_room(cache: Any, room: int) -> Any:
-    """`cache` (after the prefill) with its layers moved into buffers that take `room` more slots."""
-    cache.layers = [_GrowingLayer(layer.keys, layer.values, room) for layer in cache.layers]
-    return cache
-
-
 def _unbatch(cache, mask: Tensor, caches: list[SequenceCache], fed: list[list[int]]) -> None:
     """Keep each row's real slots (mask == 1) as its new SequenceCache, in order."""
     for row, sequence in enumerate(caches):
         slots = mask[row].nonzero().squeeze(1)  # [n_row]
-        sequence.layers = [(layer.keys[row][:, slots].clone(), layer.values[row][:, slots].clone()) for layer in cache.layers]
+        sequence.layers = [(keys[row][:, slots].clone(), values[row][:, slots].clone()) for keys, values in cache_layers(cache)]
         sequence.ids = sequence.ids + fed[row]
         assert len(sequence.ids) == len(slots), "KV cache and ids out of step"
 
@@ -138,7 +105,7 @@ def _prefill(
     model: nn.Module, chunks: list[list[int]], caches: list[SequenceCache], pad_id: int, device: torch.device, stats: DecodeStats | None
 ) -> tuple[Tensor, Tensor, Tensor, Any]:
     """One forward over every row's new chunk on top of its cache: the mask [B, P + W], the
-    position ids [B, P + W], the last position's logits [B, V] and the batch's DynamicCache.
+    position ids [B, P + W], the last position's logits [B, V] and the batch's model cache.
 
     Rows that start from nothing with the same prompt (a group's attempts at one case, on their
     first turn) are encoded once and their keys and values copied: the prompt's prefill is paid
@@ -152,20 +119,20 @@ def _prefill(
         rows = torch.tensor([first.setdefault(tuple(c), i) for i, c in enumerate(chunks)], device=device)  # [B]: the row it is encoded in
         unique, back = rows.unique(return_inverse=True)  # [U] rows encoded; [B] each row's place among them
         if len(unique) < len(chunks):
-            logits, encoded = _forward(model, ids[unique], mask[unique], positions[unique], DynamicCache())
+            logits, encoded = _forward(model, ids[unique], mask[unique], positions[unique], new_cache())
             if stats is not None:
                 stats.shared_prefill_tokens += sum(len(c) for c in chunks) - sum(len(chunks[i]) for i in unique.tolist())
-            layers = [(layer.keys[back], layer.values[back]) for layer in encoded.layers]
-            return mask, positions, logits[back], DynamicCache(ddp_cache_data=layers)
-    kv = DynamicCache(ddp_cache_data=past) if past is not None else DynamicCache()
+            layers = [(keys[back], values[back]) for keys, values in cache_layers(encoded)]
+            return mask, positions, logits[back], new_cache(layers)
+    kv = new_cache(past)
     logits, kv = _forward(model, ids, mask, positions[:, -ids.shape[1] :], kv)
     return mask, positions, logits, kv
 
 
 def _forward(model: nn.Module, ids: Tensor, mask: Tensor, positions: Tensor, kv: Any) -> tuple[Tensor, Any]:
     """One forward of `ids` [B, W] on top of the cache `kv`: the last position's logits [B, V] and the grown cache."""
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{_CACHE: kv})
-    return out.logits[:, -1], getattr(out, _CACHE)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1, **{CACHE_ARG: kv})
+    return out.logits[:, -1], returned_cache(out)
 
 
 @torch.no_grad()
@@ -192,7 +159,7 @@ def sample(
         chunks.append(prompt[len(cache.ids) :])
         cache.prefill_tokens += len(chunks[-1])
     mask, positions, logits, kv = _prefill(model, chunks, caches, pad_id, device, stats)
-    kv = _with_room(kv, max_new_tokens - 1)
+    kv = with_room(kv, max_new_tokens - 1)
     stops = torch.tensor(stop_ids, device=device)
     fed = [list(c) for c in chunks]
     samples: list[list[int]] = [[] for _ in prompts]

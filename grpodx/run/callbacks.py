@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
@@ -16,6 +16,9 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from grpodx.run.files import staging_file
 from grpodx.run.knobs import require
+
+if TYPE_CHECKING:
+    from grpodx.train.module import DoctorGRPO
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -63,10 +66,10 @@ def export_adapter(trainer: L.Trainer, pl_module: L.LightningModule, name: str) 
     if trainer.is_global_zero:
         headline = ("train/reward", "train/accuracy", "train/credit")
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val/", "test/")) or k in headline}
-        card = AdapterCard(
-            base_model=pl_module.policy.config.model, steps=trainer.global_step, data=list(getattr(trainer.datamodule, "sources", []) or []), metrics=metrics
-        )
-        pl_module.policy.save_adapter(folder, card)
+        policy = cast("DoctorGRPO", pl_module).policy
+        data = list(getattr(getattr(trainer, "datamodule", None), "sources", []) or [])
+        card = AdapterCard(base_model=policy.config.model, steps=trainer.global_step, data=data, metrics=metrics)
+        policy.save_adapter(folder, card)
     return folder
 
 
@@ -122,7 +125,7 @@ class TranscriptLogger(L.Callback):
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, tag: str) -> None:
         if not trainer.is_global_zero:
             return
-        texts = [episode.transcript() for episode in pl_module.last_episodes[: self.num_transcripts]]
+        texts = [episode.transcript() for episode in cast("DoctorGRPO", pl_module).last_episodes[: self.num_transcripts]]
         skipped = log_transcripts(trainer.loggers, tag, texts, trainer.global_step)
         for name in sorted(set(skipped) - self._told):  # once per logger, not every step
             rank_zero_warn(f"transcripts: {name} takes no text, so it gets none; every episode is in the run's transcripts/*.jsonl")
@@ -162,7 +165,7 @@ class EvalProgress(L.Callback):
 
     @staticmethod
     def _show(trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        bar, shown = trainer.progress_bar_callback, pl_module.eval_progress(stage)
+        bar, shown = trainer.progress_bar_callback, cast("DoctorGRPO", pl_module).eval_progress(stage)
         if not (shown and trainer.is_global_zero):
             return
         if isinstance(bar, TQDMProgressBar):

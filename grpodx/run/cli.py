@@ -6,7 +6,7 @@ import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from jsonargparse import set_parsing_settings
 from lightning.pytorch import Callback, Trainer
@@ -26,6 +26,8 @@ from grpodx.train.warmup import WarmUp
 
 
 class GrpodxCLI(LightningCLI):
+    """LightningCLI with grpodx's callbacks, its always-on run control, and fit's "before"."""
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(AdapterExport, "adapter_export")
         parser.add_lightning_class_args(TranscriptLogger, "transcripts")
@@ -35,17 +37,37 @@ class GrpodxCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
 
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]) -> Trainer:
-        # Always on: Ctrl-C handling and stub-run removal, predictions.jsonl; the step bar unless
-        # the progress bar is turned off (Lightning refuses a bar callback then).
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The configured trainer plus the callbacks that are always on: Ctrl-C handling and
+        stub-run removal, predictions.jsonl, the list of outputs, and the step bar unless the
+        progress bar is turned off (Lightning refuses a bar callback then)."""
+        config = self.config_init.get(str(self.subcommand), self.config_init).get("trainer", {})
+        configured = config.get("callbacks") or []
         extra: list[Callback] = [RunControl(), PredictionWriter(), OutputSummary()]
         if config.get("enable_progress_bar", True) is not False:
             extra.append(StepProgressBar())
-        return super()._instantiate_trainer(config, [*callbacks, *extra])
+        configured = configured if isinstance(configured, list) else [configured]
+        return super().instantiate_trainer(**{"callbacks": [*configured, *extra], **kwargs})
 
     # LightningCLI calls before_<subcommand>() once the trainer exists, before it runs
     def before_fit(self) -> None:
         self._place_outputs("fit")
+        self._validate_before_fit()
+
+    def _validate_before_fit(self) -> None:
+        """The run's "before" (results/val_step_000000.json): validate the untrained model on the
+        held-out cases, in the run's folder (placed above), unless resuming (the checkpoint's run
+        had it) or turned off (model.validate_before_fit, or no validation batches). Quiet, as
+        fit's own validations are: no metrics table."""
+        model = cast(DoctorGRPO, self.model)
+        resuming = self.config_init[str(self.subcommand)].get("ckpt_path") is not None
+        if not model.validate_before_fit or resuming or not self.trainer.limit_val_batches:
+            return
+        model.before_fit = True
+        try:
+            self.trainer.validate(model, datamodule=self.datamodule, verbose=False)
+        finally:
+            model.before_fit = False
 
     def before_validate(self) -> None:
         self._place_outputs("validate")
@@ -58,10 +80,12 @@ class GrpodxCLI(LightningCLI):
 
     # validate and test print their metrics themselves: every name whole (see metrics_table)
     def validate(self, **kwargs: Any) -> None:
-        self._print_metrics(self.trainer.validate(**(kwargs | {"verbose": False})), "validate")
+        results = self.trainer.validate(**(kwargs | {"verbose": False}))
+        self._print_metrics(results, "validate")
 
     def test(self, **kwargs: Any) -> None:
-        self._print_metrics(self.trainer.test(**(kwargs | {"verbose": False})), "test")
+        results = self.trainer.test(**(kwargs | {"verbose": False}))
+        self._print_metrics(results, "test")
 
     def _print_metrics(self, results: Sequence[Mapping[str, float]], title: str) -> None:
         table = metrics_table(results, title)
@@ -102,7 +126,12 @@ class GrpodxCLI(LightningCLI):
 # Known, harmless library warnings that would bury our own output on every run:
 # checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
 # and PEFT still calls a transformers helper deprecated in v5.
-_QUIET = (r".*manual optimization and every_n_train_steps.*", r".*`is_gradient_checkpointing` is deprecated.*", r".*isinstance\(treespec, LeafSpec\).*")
+_QUIET = (
+    r".*manual optimization and every_n_train_steps.*",
+    r".*`is_gradient_checkpointing` is deprecated.*",
+    r".*isinstance\(treespec, LeafSpec\).*",
+    r".*LightningCLI's args parameter is intended to run from within Python.*",  # see build_cli
+)
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-inf$")
@@ -126,26 +155,24 @@ def join_negative_values(argv: list[str]) -> list[str]:
 
 def run_trainer(argv: list[str]) -> None:
     """Run `fit|validate|test|predict ...` (argv starts with the subcommand)."""
+    build_cli(argv)
+
+
+def build_cli(argv: list[str], run: bool = True) -> GrpodxCLI:
+    """GrpodxCLI over `argv` (negative values joined to their flags). With `run=False` argv holds
+    no subcommand, and the CLI only parses, checks and builds model, data and trainer. A bad key
+    or value exits with status 2 and one line naming it, as a parse error does.
+
+    argv is always passed explicitly, so LightningCLI never reads sys.argv itself; it warns that
+    sys.argv holds arguments too, which from the command line are these very ones. DDP's launcher
+    re-runs the unchanged command line for the other ranks, which join the values the same way."""
     for pattern in _QUIET:
         warnings.filterwarnings("ignore", message=pattern)
     quiet_library_tips()
     # `--help` shows each config field's docstring (read by docstring-parser), not just its type.
     set_parsing_settings(docstring_parse_attribute_docstrings=True)
-    argv = join_negative_values(argv)
     try:
-        if join_negative_values(sys.argv[1:]) == argv:
-            # from the command line: LightningCLI reads sys.argv itself, and DDP's launcher re-runs
-            # that same command line (here with negative values joined) for the other ranks
-            sys.argv[1:] = argv
-            _cli(None)
-            return
-        # called with other arguments (tests, scripts): LightningCLI warns when it is given `args`
-        # while sys.argv also holds arguments, so hide the program's own for the call
-        program, sys.argv[1:] = sys.argv[1:], []
-        try:
-            _cli(argv)
-        finally:
-            sys.argv[1:] = program
+        return GrpodxCLI(**_cli_kwargs(join_negative_values(argv)), run=run)
     except ConfigError as error:  # a value out of range: the key and the rule say it all
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -159,12 +186,8 @@ def run_trainer(argv: list[str]) -> None:
         sys.exit(1)
 
 
-def _cli(argv: list[str] | None) -> None:
-    GrpodxCLI(**_cli_kwargs(argv))
-
-
-def _cli_kwargs(argv: list[str] | None) -> dict:
-    """GrpodxCLI's arguments; `run=False` with them builds model, data and trainer without running."""
+def _cli_kwargs(argv: list[str]) -> dict:
+    """GrpodxCLI's arguments but `run`."""
     return dict(
         model_class=DoctorGRPO,
         datamodule_class=CaseDataModule,

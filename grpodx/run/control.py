@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import TQDMProgressBar
-from lightning.pytorch.callbacks.progress.tqdm_progress import _update_n
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
 from grpodx.env.base import EnvFailureStop
+from grpodx.train.module import DoctorGRPO
 
 
 class RunControl(L.Callback):
@@ -74,7 +74,8 @@ class RunControl(L.Callback):
         from grpodx.run.callbacks import export_adapter, run_dir
 
         run = run_dir(trainer)
-        checkpoints = Path(trainer.checkpoint_callback.dirpath) if trainer.checkpoint_callback and trainer.checkpoint_callback.dirpath else run / "checkpoints"
+        saver = trainer.checkpoint_callback
+        checkpoints = Path(saver.dirpath) if isinstance(saver, ModelCheckpoint) and saver.dirpath else run / "checkpoints"
         last = checkpoints / "last.ckpt"
         trainer.save_checkpoint(last)
         adapter = export_adapter(trainer, pl_module, f"step_{trainer.global_step:06d}")
@@ -102,21 +103,28 @@ class StepProgressBar(TQDMProgressBar):
         if trainer.max_steps and trainer.max_steps > 0:
             return trainer.max_steps
         batches = trainer.estimated_stepping_batches  # training steps in the epoch budget
-        mu = getattr(getattr(pl_module, "grpo", None), "mu", 1)
+        mu = pl_module.grpo.mu if isinstance(pl_module, DoctorGRPO) else 1
         return batches * mu if batches != float("inf") else None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.train_progress_bar = self.init_train_tqdm()
         self.train_progress_bar.reset(total=self._total(trainer, pl_module))
         self.train_progress_bar.set_description("step")
-        _update_n(self.train_progress_bar, trainer.global_step)
+        _show_step(self.train_progress_bar, trainer.global_step)
 
     def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
         pass  # one bar for the whole run
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
-        _update_n(self.train_progress_bar, trainer.global_step)
+        _show_step(self.train_progress_bar, trainer.global_step)
         self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+
+def _show_step(bar: Any, step: int) -> None:
+    """Set a tqdm bar to `step` (absolute, as a resumed run starts past 0) and redraw it."""
+    if not bar.disable:
+        bar.n = step
+        bar.refresh()

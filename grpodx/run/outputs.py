@@ -111,7 +111,8 @@ class OutputSummary(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._started = time.time()
-        self._run = Path(trainer.log_dir or trainer.default_root_dir)  # a broadcast: on every rank
+        run = Path(trainer.log_dir or trainer.default_root_dir)  # a broadcast: on every rank
+        self._run = run
         if stage == "fit" and trainer.is_global_zero:
             print(parameter_line(pl_module), flush=True)
 

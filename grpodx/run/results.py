@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
@@ -24,6 +25,23 @@ from grpodx.run.metrics import episode_values, paired_budgets
 from grpodx.run.secrets import redact
 from grpodx.tools.stats import asking_gain_test, intervals
 from grpodx.types import Episode
+
+if TYPE_CHECKING:
+    from grpodx.train.module import DoctorGRPO
+
+
+@dataclass
+class Evaluation:
+    """A finished validation or test, as DoctorGRPO hands it to the ResultsWriter."""
+
+    stage: str
+    """'val' or 'test': the loop that ran."""
+    name: str
+    """What its files are called: the stage, or `val_step_000100` for fit's validation at that step."""
+    metrics: dict[str, float]
+    """The stage's metrics as logged, reduced over ranks."""
+    records: list[dict[str, Any]]
+    """Every rank's episode records (`episode_record`), in case-id order."""
 
 
 def episode_record(
@@ -83,10 +101,6 @@ def config_digest(config: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def stage_name(trainer: L.Trainer, stage: str) -> str:
-    return f"{stage}_step_{trainer.global_step:06d}" if stage == "val" and trainer.state.fn == "fit" else stage
-
-
 def write_results(folder: Path, stage: str, metrics: dict[str, float], records: list[dict[str, Any]], about: dict[str, Any]) -> Path:
     """Write results/<stage>.json and transcripts/<stage>.jsonl; returns the results path."""
     (folder / "results").mkdir(parents=True, exist_ok=True)
@@ -126,24 +140,24 @@ class ResultsWriter(L.Callback):
         self._write(trainer, pl_module, "test")
 
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        done = pl_module.eval_results.pop(stage, None)
+        model = cast("DoctorGRPO", pl_module)  # typed access to what it hands over
+        done = model.last_evaluation
         folder = run_dir(trainer)  # on every rank: finding the folder is a broadcast
-        if done is None or not trainer.is_global_zero:
+        if done is None or done.stage != stage or not trainer.is_global_zero:
             return
-        metrics, records = done
         datamodule = getattr(trainer, "datamodule", None)
-        config = redact({"model": dict(pl_module.hparams), "data": dict(datamodule.hparams) if datamodule is not None else {}})
+        config = redact({"model": dict(model.hparams), "data": dict(datamodule.hparams) if datamodule is not None else {}})
         about = {
             "step": trainer.global_step,
-            "seed": pl_module.seed,
-            "samples_per_case": pl_module.rollout_config.eval_samples,
-            "temperature": pl_module.rollout_config.eval_temperature,
+            "seed": model.seed,
+            "samples_per_case": model.rollout_config.eval_samples,
+            "temperature": model.rollout_config.eval_temperature,
             "config_digest": config_digest(config),
             "ckpt_path": trainer.ckpt_path,
-            "adapter_path": pl_module.policy.config.adapter_path,
+            "adapter_path": model.policy.config.adapter_path,
             "world_size": trainer.world_size,
         }
-        write_results(folder, stage_name(trainer, stage), metrics, records, about)
+        write_results(folder, done.name, done.metrics, done.records, about)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         n = self.train_every_n_steps
@@ -153,7 +167,8 @@ class ResultsWriter(L.Callback):
         if not trainer.is_global_zero:
             return
         folder.mkdir(parents=True, exist_ok=True)
-        g = pl_module.rollout_config.group_size
+        model = cast("DoctorGRPO", pl_module)
+        g = model.rollout_config.group_size
         with open(folder / "train.jsonl", "a") as file:
-            for i, e in enumerate(pl_module.last_episodes):
+            for i, e in enumerate(model.last_episodes):
                 file.write(json.dumps({"stage": "train", "step": trainer.global_step, **episode_record(e, i % g)}, default=str) + "\n")

@@ -52,7 +52,7 @@ def merge(doctor, folder: str | Path, card: AdapterCard | None = None) -> Path:
     """Write base + adapter as one plain model folder with its model card, atomically."""
     from grpodx.policy.policy import replace_dir
 
-    if doctor.backend != "hf":
+    if doctor.backend.name != "hf":
         raise ValueError("export --merge runs on the hf backend; merge an Unsloth adapter with `--adapter DIR` on hf")
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ from grpodx.policy.policy import Policy, PolicyConfig
 from grpodx.rollout.engine import PackedBatch, RolloutConfig, RolloutEngine, pack
 from grpodx.run.knobs import require
 from grpodx.run.metrics import DiagnosticMetrics, completion_stats, truncation_warning
-from grpodx.run.results import eval_records, gather
+from grpodx.run.results import Evaluation, eval_records, gather
 from grpodx.run.secrets import redact
 from grpodx.train.data import CaseDataModule
 from grpodx.train.grpo import GRPOConfig, LossStats, group_advantages, grpo_loss, loss_normalizer, zero_variance_groups
@@ -75,7 +75,8 @@ class DoctorGRPO(L.LightningModule):
             seed: seeds sampling: each training step, and each evaluation case, draws from its own
                 seed, so a resumed run repeats an uninterrupted one.
             validate_before_fit: `fit` validates once before the first step
-                (results/val_step_000000.json, the run's "before").
+                (results/val_step_000000.json, the run's "before"; the CLI runs it, see
+                GrpodxCLI.before_fit).
             eval_turn_budgets: where evaluations also measure accuracy at every turn budget
                 2..max_turns (one more rollout of the cases per budget, forced to diagnose at
                 its last turn): "validate_test" (the validate and test commands), "always"
@@ -110,6 +111,8 @@ class DoctorGRPO(L.LightningModule):
         self.rubric = Rubric(reward_funcs(reward))
         self.max_env_error_fraction, self.seed = max_env_error_fraction, seed
         self.validate_before_fit, self.eval_turn_budgets = validate_before_fit, eval_turn_budgets
+        self.before_fit = False
+        """True while the CLI validates before `fit`: that evaluation is named as fit's are (val_step_000000)."""
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints hold only the trainable weights
         self.engine: RolloutEngine | None = None
@@ -117,8 +120,8 @@ class DoctorGRPO(L.LightningModule):
         samples = {"train": rollout.group_size, "val": rollout.eval_samples, "test": rollout.eval_samples}
         self.metrics = torch.nn.ModuleDict({f"{stage}_": DiagnosticMetrics(samples=n, max_turns=rollout.max_turns) for stage, n in samples.items()})
         self._eval_records: dict[str, list[dict[str, Any]]] = {"val": [], "test": []}
-        self.eval_results: dict[str, tuple[dict[str, float], list[dict[str, Any]]]] = {}
-        """Finished evaluations (metrics, every rank's episode records) for the ResultsWriter."""
+        self.last_evaluation: Evaluation | None = None
+        """The latest finished validation or test (metrics, every rank's records), for the ResultsWriter."""
         self._env_seen: dict[str, float] = {}
 
     # --- set-up -------------------------------------------------------------------------------
@@ -133,7 +136,8 @@ class DoctorGRPO(L.LightningModule):
     def _judge_cases(self) -> list[Case]:
         """The cases the judge must know, from the trainer's CaseDataModule: the same index in
         fit, validate, test and predict, and in a fresh process on the same data."""
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        trainer = self.attached_trainer()
+        datamodule = getattr(trainer, "datamodule", None) if trainer else None
         if not isinstance(datamodule, CaseDataModule):
             raise ValueError(
                 "DoctorGRPO needs a CaseDataModule (trainer.fit(model, datamodule=CaseDataModule(...)), or `data:` in "
@@ -146,6 +150,13 @@ class DoctorGRPO(L.LightningModule):
         if self.engine is None:
             raise RuntimeError("DoctorGRPO has no rollout engine before setup(): run it through a Trainer (fit/validate/test/predict)")
         return self.engine
+
+    def attached_trainer(self) -> L.Trainer | None:
+        """The trainer running this module, or None outside one (where `self.trainer` raises)."""
+        try:
+            return self.trainer
+        except RuntimeError:
+            return None
 
     def stage_metrics(self, stage: str) -> DiagnosticMetrics:
         return cast(DiagnosticMetrics, self.metrics[f"{stage}_"])
@@ -162,11 +173,12 @@ class DoctorGRPO(L.LightningModule):
 
     def _total_optimizer_steps(self) -> int:
         """max_steps counts optimizer steps already; an epoch budget counts training steps (x mu)."""
-        if not self._trainer:
+        trainer = self.attached_trainer()
+        if trainer is None:
             return 1
-        if self.trainer.max_steps > 0:
-            return self.trainer.max_steps
-        return max(int(self.trainer.estimated_stepping_batches) * self.grpo.mu, 1)
+        if trainer.max_steps > 0:
+            return trainer.max_steps
+        return max(int(trainer.estimated_stepping_batches) * self.grpo.mu, 1)
 
     # --- the step -----------------------------------------------------------------------------
     def training_step(self, batch: list[Case], batch_idx: int) -> None:
@@ -214,7 +226,7 @@ class DoctorGRPO(L.LightningModule):
         """GRPO update over the trainable episodes; returns loss statistics, this rank's loss, doctor tokens.
 
         No work without signal: only `rows_with_signal` take passes, and while the adapter still
-        equals the base the reference pass is the policy's own (see `_fixed_log_probs`). Under data
+        equals the base the reference pass is the policy's own (see `fixed_log_probs`). Under data
         parallelism every rank divides by the whole batch's count and gradients are summed once
         before the step, so ranks may run different numbers of passes (or none).
         """
@@ -227,7 +239,7 @@ class DoctorGRPO(L.LightningModule):
         # with mu > 1 the adapter moves after the first optimizer step: skip only what stays exact
         rows = self.rows_with_signal(batch.advantages.tolist(), base and self.grpo.mu == 1) if batch else []
         micro = [rows[i : i + self.grpo.micro_batch_size] for i in range(0, len(rows), self.grpo.micro_batch_size)]
-        passes = [(batch, idx, *self._fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
+        passes = [(batch, idx, *self.fixed_log_probs(batch, idx, base)) for idx in micro] if batch else []
         optimizer = cast(LightningOptimizer, self.optimizers())
         scheduler = cast(LRScheduler, self.lr_schedulers())
         stats, total, norms = LossStats(), 0.0, []
@@ -235,7 +247,7 @@ class DoctorGRPO(L.LightningModule):
             optimizer.zero_grad()
             with self._local_backward():
                 for packed, idx, old, ref in passes:
-                    loss, s = self._micro_loss(packed, idx, old, ref, normalizer)
+                    loss, s = self.micro_loss(packed, idx, old, ref, normalizer)
                     self.manual_backward(loss)
                     stats.add(s)
                     total += float(loss.detach())
@@ -261,9 +273,9 @@ class DoctorGRPO(L.LightningModule):
         keep_silent = self.grpo.beta > 0 and not adapter_is_base and self.grpo.kl_on_zero_advantage
         return [i for i, a in enumerate(advantages) if a != 0 or keep_silent]
 
-    def _fixed_log_probs(self, batch: PackedBatch, idx: list[int], adapter_is_base: bool) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def fixed_log_probs(self, batch: PackedBatch, idx: list[int], adapter_is_base: bool) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Old (mu > 1) and reference log-probs at doctor positions. While the adapter equals the base
-        the reference is the policy itself, so `_micro_loss` uses its own detached log-probs: exact."""
+        the reference is the policy itself, so `micro_loss` uses its own detached log-probs: exact."""
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         where, t = batch.loss_mask[idx].to(self.device), self.rollout_config.temperature
         with torch.no_grad():
@@ -272,11 +284,13 @@ class DoctorGRPO(L.LightningModule):
             return old, None
         if not adapter_is_base:
             return old, self.policy.reference_log_probs(ids, attention, t, where)
-        return old, old  # None when mu == 1: `_micro_loss` takes its own pass, still the base
+        return old, old  # None when mu == 1: `micro_loss` takes its own pass, still the base
 
-    def _micro_loss(
+    def micro_loss(
         self, batch: PackedBatch, idx: list[int], old: torch.Tensor | None, ref: torch.Tensor | None, normalizer: float
     ) -> tuple[torch.Tensor, LossStats]:
+        """The GRPO loss of rows `idx` of `batch` (to backpropagate) and its detached statistics,
+        given their `fixed_log_probs`; `normalizer` divides the summed token terms (`loss_normalizer`)."""
         ids, attention = batch.input_ids[idx].to(self.device), batch.attention_mask[idx].to(self.device)
         mask = batch.loss_mask[idx].to(self.device)
         logp, entropy = self.policy.log_probs_and_entropy(ids, attention, self.rollout_config.temperature, mask)  # [n, T-1] each, 0 off the mask
@@ -309,7 +323,8 @@ class DoctorGRPO(L.LightningModule):
 
     def _local_backward(self):
         """DDP would all-reduce on every backward and needs the same number on every rank: we sum once."""
-        wrapper = self.trainer.strategy.model if self._trainer else None
+        trainer = self.attached_trainer()
+        wrapper = trainer.strategy.model if trainer else None
         return wrapper.no_sync() if isinstance(wrapper, torch.nn.parallel.DistributedDataParallel) else nullcontext()
 
     def _sum_gradients_over_ranks(self) -> None:
@@ -362,15 +377,6 @@ class DoctorGRPO(L.LightningModule):
         return step | {f"env_total/{k}": v for k, v in totals.items()}
 
     # --- evaluation ---------------------------------------------------------------------------
-    def on_train_start(self) -> None:
-        """The run's "before": validate once on the held-out cases before the first update."""
-        if self.validate_before_fit and self.global_step == 0:
-            trainer, first = self.trainer, self.trainer._logger_connector._first_loop_iter
-            trainer.validating = True  # what Lightning's epoch loop does around its own validations
-            trainer.fit_loop.epoch_loop.val_loop.run()
-            trainer.training = True
-            trainer._logger_connector._first_loop_iter = first
-
     def validation_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "val")
 
@@ -393,7 +399,7 @@ class DoctorGRPO(L.LightningModule):
         """The budgets this evaluation rolls out again: 1 always (accuracy_open), 2..max_turns
         as `eval_turn_budgets` says. A full budget that the main rollout already forces is
         not rolled out twice."""
-        extra = self.eval_turn_budgets == "always" or (self.eval_turn_budgets == "validate_test" and self.trainer.state.fn != "fit")
+        extra = self.eval_turn_budgets == "always" or (self.eval_turn_budgets == "validate_test" and not self.in_fit())
         budgets = range(1, self.rollout_config.max_turns + 1) if extra else [1]
         return [b for b in budgets if not (b == self.rollout_config.max_turns and self.rollout_config.force_final_diagnosis)]
 
@@ -436,18 +442,31 @@ class DoctorGRPO(L.LightningModule):
 
     def _finish_eval(self, stage: str) -> None:
         """Metrics summed over ranks (torchmetrics), every rank's records gathered, both kept
-        for the ResultsWriter; the metrics also go to the logger."""
+        as `last_evaluation` for the ResultsWriter; the metrics also go to the logger."""
         metrics = self.stage_metrics(stage)
         results = metrics.results()
-        metrics.reset()
+        # `validate` (fit's before among them) runs in inference mode and fit's own validation
+        # under no_grad: reset states made in inference mode could not be updated in place later
+        with torch.inference_mode(False):
+            metrics.reset()
         records = gather(self._eval_records[stage])
-        self.eval_results[stage] = (results, records)
+        self.last_evaluation = Evaluation(stage, self.evaluation_name(stage), results, records)
         warning = truncation_warning(stage, results)
         if warning:
             rank_zero_warn(warning)
         if results:
             # equal on every rank already; sync_dist only tells Lightning so
             self.log_dict({f"{stage}/{k}": v for k, v in results.items()}, sync_dist=True)
+
+    def in_fit(self) -> bool:
+        """Running inside `fit`: its validations, and the "before" the CLI runs just ahead of it."""
+        trainer = self.attached_trainer()
+        return self.before_fit or (trainer is not None and trainer.state.fn == "fit")
+
+    def evaluation_name(self, stage: str) -> str:
+        """`test`, `val` (the validate command), or `val_step_000100` for fit's validation at that
+        optimizer step; `val_step_000000` is the run's "before"."""
+        return f"{stage}_step_{self.global_step:06d}" if stage == "val" and self.in_fit() else stage
 
     # --- checkpoints: trainable weights only ---------------------------------------------------
     def _trainable_names(self) -> set[str]:
