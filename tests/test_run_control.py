@@ -52,8 +52,9 @@ def test_negative_values_join_their_flag():
     assert join_negative_values(["--a", "-1e-3", "--b", "-2", "--c=-1", "--d", "x", "-5"]) == ["--a=-1e-3", "--b=-2", "--c=-1", "--d", "x", "-5"]
 
 
-def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model_cache):
+def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model_cache, capsys):
     # an unreachable patient server: every episode of the first step is env_error, the run stops
+    # with one paragraph and exit 1 (no traceback), and with no step done there is nothing to keep
     unreachable = [
         "--model.patient.model=openai/nobody",
         "--model.patient.api_base=http://127.0.0.1:9",
@@ -61,8 +62,11 @@ def test_a_run_that_fails_before_its_first_step_leaves_no_folder(tmp_path, model
         "--model.patient.num_retries=0",
         "--model.patient.timeout=5",
     ]
-    with pytest.raises(RuntimeError, match="failed in the patient or judge"):
+    with pytest.raises(SystemExit) as stop:
         fit(tmp_path, model_cache, *unreachable)
+    assert stop.value.code == 1
+    err = capsys.readouterr().err
+    assert "failed in the patient or judge" in err and "Traceback" not in err
     assert list((tmp_path / "lightning_logs").glob("version_*")) == []
 
 
