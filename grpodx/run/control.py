@@ -47,7 +47,7 @@ class RunControl(L.Callback):
     # --- Ctrl-C ----------------------------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         callback = trainer.checkpoint_callback
-        if trainer.is_global_zero and callback is not None and getattr(callback, "dirpath", None):
+        if trainer.is_global_zero and isinstance(callback, ModelCheckpoint) and callback.dirpath:
             for leftover in remove_staging(Path(callback.dirpath)):
                 print(f"removed {leftover.name}: a checkpoint half-written when an earlier run was killed", flush=True)
         if threading.current_thread() is threading.main_thread():

@@ -27,7 +27,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import lightning as L
 import torch
@@ -37,8 +37,12 @@ from grpodx.env.base import Patient
 from grpodx.rollout.dialogue import opening_message, patient_message, system_prompt
 from grpodx.run.callbacks import run_dir
 from grpodx.run.knobs import require
+from grpodx.train.data import CaseDataModule
 from grpodx.train.sft import conversation_ids, supervised_steps
 from grpodx.types import ChatMessage, Message
+
+if TYPE_CHECKING:
+    from grpodx.train.module import DoctorGRPO
 
 _ROUTINE = {
     "history": "Do you have any other medical conditions?",
@@ -208,13 +212,15 @@ class WarmUp(L.Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.steps == 0 or trainer.ckpt_path:
             return
-        data = trainer.datamodule
-        self.run(pl_module.policy, pl_module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases])
+        module, data = cast("DoctorGRPO", pl_module), getattr(trainer, "datamodule", None)
+        if not isinstance(data, CaseDataModule):
+            raise TypeError(f"WarmUp needs the run's CaseDataModule (the `data:` section) to build its conversations, got {type(data).__name__}")
+        self.run(module.policy, module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases])
         if trainer.logger is not None:
             for step, loss in enumerate(self.losses):
                 trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
         if trainer.is_global_zero:
-            pl_module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
+            module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
 
     def run(self, policy, engine, train_cases: list[Case], held_out: list[Case]) -> list[float]:
         """Build the training cases' conversations and train on them; the losses."""
