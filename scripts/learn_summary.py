@@ -47,7 +47,7 @@ def _cell(result: dict, name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from grpodx.tools.report import load_run, paired
+    from grpodx.tools.runs import load_run, paired
     from grpodx.tools.stats import mcnemar_exact, paired_bootstrap_p
 
     root = Path(argv[0] if argv else "runs/learn")
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
 def print_examples(warm, trained, count: int = 2) -> None:
     """The patients where GRPO's doctor found more key facts and was right where the warmed-up
     doctor was not: both conversations, the questions side by side (real transcripts)."""
-    from grpodx.tools.report import paired
+    from grpodx.tools.runs import paired
 
     before, after = paired(warm, trained)
     found = lambda r: r["values"].get("key_fact_recall") or 0.0  # noqa: E731

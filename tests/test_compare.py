@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from grpodx.tools.compare import compare
-from grpodx.tools.report import Evaluation
+from grpodx.tools.runs import Evaluation
 
 
 def evaluation(rows, stage="test"):

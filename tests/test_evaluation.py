@@ -195,7 +195,7 @@ def test_report_names_a_folder_without_results(tmp_path, capsys):
 
 
 def runs_curves(folder):
-    from grpodx.tools.report import read_curves
+    from grpodx.tools.runs import read_curves
 
     return read_curves(folder)
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from grpodx.tools.report import Evaluation, Run, before_after
 from grpodx.tools.report_page import curves_figure, render, turns_figure
+from grpodx.tools.runs import Evaluation, Run, before_after
 
 
 def record(case: str, turns: int, correct: bool, status: str = "diagnosed") -> dict:
@@ -94,7 +94,7 @@ def test_page_has_no_empty_charts_no_internals_and_real_alt_text(tmp_path):
 def test_a_folder_of_runs_finds_evaluations_but_curves_come_from_training_runs(tmp_path):
     import os
 
-    from grpodx.tools.report import _newest, find_run
+    from grpodx.tools.runs import _newest, find_run
 
     fit = tmp_path / "lightning_logs" / "version_0"
     evaluation = fit / "evaluations" / "test_0"

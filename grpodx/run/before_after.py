@@ -13,7 +13,7 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from grpodx.run.callbacks import run_dir
 from grpodx.tools.compare import compare
-from grpodx.tools.report import load_run
+from grpodx.tools.runs import load_run
 
 
 class BeforeAfter(L.Callback):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grpodx.tools.report import Evaluation, paired
+from grpodx.tools.runs import Evaluation, paired
 from grpodx.tools.stats import mcnemar_exact, paired_bootstrap_p
 
 PAIRED = ("accuracy", "asking_gain", "key_fact_recall")

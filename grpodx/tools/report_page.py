@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from grpodx.rollout.dialogue import split_reasoning  # noqa: E402
-from grpodx.tools.report import Evaluation, Run, paired  # noqa: E402
+from grpodx.tools.runs import Evaluation, Run, paired  # noqa: E402
 from grpodx.tools.stats import BY_TURNS, HEADLINE, asking_gain_test, intervals, mcnemar_exact, paired_bootstrap_p  # noqa: E402
 
 CURVES = {

@@ -60,7 +60,7 @@ def mean_parts(parts: list[RewardParts]) -> Iterator[tuple[str, float]]:
 def judged(verdict: Verdict | None) -> float:
     """The judge's score (credit blended with its process score); 0 when nothing was judged.
 
-    >>> from grpodx.env.base import Verdict
+    >>> from grpodx.types import Verdict
     >>> judged(Verdict(credit=0.5, correct=False, process=1.0, process_weight=0.5)), judged(None)
     (0.75, 0.0)
     """
@@ -70,7 +70,7 @@ def judged(verdict: Verdict | None) -> float:
 def credit(verdict: Verdict | None) -> float:
     """The judge's diagnostic credit alone; 0 when nothing was judged.
 
-    >>> from grpodx.env.base import Verdict
+    >>> from grpodx.types import Verdict
     >>> credit(Verdict(credit=0.5, correct=False, process=1.0, process_weight=0.5)), credit(None)
     (0.5, 0.0)
     """
@@ -80,7 +80,7 @@ def credit(verdict: Verdict | None) -> float:
 def process(verdict: Verdict | None) -> float:
     """The judge's process score, 0 when it gave none.
 
-    >>> from grpodx.env.base import Verdict
+    >>> from grpodx.types import Verdict
     >>> process(Verdict(credit=1.0, correct=True, process=0.25)), process(Verdict(credit=1.0, correct=True))
     (0.25, 0.0)
     """
