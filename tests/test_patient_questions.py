@@ -733,6 +733,24 @@ INQUIRY_TUNED += [
     ("norovirus-gastroenteritis", "Any sick contacts?", "cruise|passengers|around me"),
 ]
 
+INQUIRY_TUNED += [
+    # a third tuning batch (issue #22 item 6), for the general rules it added: 'which part' asks
+    # where, 'set it off' asks for the trigger, 'anywhere else' asks where the pain spreads, a
+    # 'stomach upset' is an infection, travel abroad is not pain that travels, and 'headache'
+    # is not the 'head' of a scalp fact
+    ("acute-appendicitis", "Which part of your tummy is the worst?", "right"),
+    ("acute-pancreatitis", "Whereabouts is the pain?", "upper|back"),
+    ("acute-cholecystitis", "What set the pain off?", "fried|dinner"),
+    ("gout", "What brought it on, do you think?", "beer"),
+    ("lumbar-disc-herniation", "Did something set it off?", "lift|box"),
+    ("aortic-dissection", "Do you feel it anywhere else?", "back"),
+    ("acute-myocardial-infarction", "Is it anywhere other than your chest?", "arm|jaw"),
+    ("reactive-arthritis", "Any tummy bug in the last month?", "diarrhoea"),
+    ("ureteric-stone", "Any foreign travel?", NOT_SURE),
+    ("acute-pyelonephritis", "Have you been abroad?", NOT_SURE),
+    ("scabies", "Do you get headaches?", NOT_SURE),
+]
+
 INQUIRY_HELD_OUT_3: list[tuple[str, str, str]] = [
     # written before the third tuning round (issue #22 item 6) and never tuned on: the patient was
     # improved against INQUIRY_TUNED and the misses listed in docs/inquiry.md, not against these
