@@ -749,6 +749,8 @@ INQUIRY_TUNED += [
     ("ureteric-stone", "Any foreign travel?", NOT_SURE),
     ("acute-pyelonephritis", "Have you been abroad?", NOT_SURE),
     ("scabies", "Do you get headaches?", NOT_SURE),
+    ("acute-cystitis", "Do you need to go to the loo a lot?", "toilet|half hour"),
+    ("acute-pyelonephritis", "Has it been painful going to the bathroom?", "sting"),
 ]
 
 INQUIRY_HELD_OUT_3: list[tuple[str, str, str]] = [

@@ -219,6 +219,12 @@ CLINICAL_TERMS: dict[str, str] = {
     "travel history": "abroad trip",
     "recent travel": "abroad trip",
     "any travel": "abroad trip",
+    # the toilet by its other names, and how often one goes there
+    "loo": "toilet",
+    "lavatory": "toilet",
+    "bathroom": "toilet",
+    "go a lot": "go often",
+    "going a lot": "go often",
 }
 """Abbreviations and lay words folded to one form, for questions and facts alike (both sides
 are folded, so a fact written "ECG: ..." answers "any electrocardiogram?" and the reverse)."""
