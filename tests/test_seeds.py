@@ -11,6 +11,7 @@ from grpodx.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # three evaluations of the tiny model
 @pytest.mark.parametrize("seeds", [("--data.seed=1",), ("--model.seed=1",), ("--model.seed=2", "--data.seed=3")])
 def test_either_seed_alone_runs(tmp_path, model_cache, seeds):
     main(
@@ -26,6 +27,6 @@ def test_either_seed_alone_runs(tmp_path, model_cache, seeds):
             *seeds,
         ]
     )
-    folder = next((tmp_path / "lightning_logs").glob("version_*"))
+    folder = next((tmp_path / "evaluations").glob("test_*"))  # an evaluation of no run lands in DIR/evaluations/
     result = json.loads((folder / "results" / "test.json").read_text())
     assert result["episodes"] == 1 and result["seed"] == (2 if "--model.seed=2" in seeds else 1 if "--model.seed=1" in seeds else 0)
