@@ -195,6 +195,7 @@ def test_ctrl_c_on_a_checkpoint_step_writes_one_last_ckpt_and_no_validation(tmp_
         "--trainer.enable_progress_bar=false",
         "--checkpoint.every_n_train_steps=1",
         "--trainer.limit_val_batches=1",
+        "--trainer.val_check_interval=2",  # not at step 1: a validation there would be the one the stop asks for
         "--model.validate_before_fit=false",
     ]
     (run,) = fit(tmp_path, model_cache, "--config", str(interrupt), *on_step)
