@@ -83,9 +83,7 @@ def main(argv: list[str]) -> int:
     cli = build_cli(argv[split + 1 :], run=False)
     model, data, trainer = cli.model, cli.datamodule, cli.trainer
     data.setup("fit")
-    trainer._data_connector.attach_datamodule(model, datamodule=data)  # what fit does, without fitting
-    model.trainer = trainer
-    model.setup("fit")
+    model.build_engine(data.judge_cases())  # what setup("fit") does, without a Trainer fitting
     torch.manual_seed(0)
     record: dict[str, object] = {"label": args.label}
     started = time.perf_counter()
@@ -112,7 +110,7 @@ def main(argv: list[str]) -> int:
     for penalty in penalties if args.eval else []:
         model.rollout_config.eval_repetition_penalty = penalty  # the engine reads the same config object
         started = time.perf_counter()
-        evaluated = model._eval_episodes(data.val_cases[: args.eval])
+        evaluated = model.eval_episodes(data.val_cases[: args.eval])
         record[f"eval@repetition_penalty={penalty}"] = _summary(evaluated, None) | {"seconds": round(time.perf_counter() - started, 1)}
         episodes += evaluated
     _write(args.transcripts, episodes)

@@ -168,6 +168,63 @@ CLINICAL_TERMS: dict[str, str] = {
     "urine test": "urinalysis",
     "pulse": "heart rate",
     "palpitation": "palpitations",
+    # "which part hurts?" asks where: location facts carry the cue 'where'
+    "which part": "where",
+    "what part": "where",
+    "which area": "where",
+    "what area": "where",
+    "which bit": "where",
+    "whereabouts": "where",
+    # "did anything set it off?" asks for the trigger, however it is phrased
+    "set it off": "trigger",
+    "sets it off": "trigger",
+    "set off": "trigger",
+    "sets off": "trigger",
+    "bring it on": "trigger",
+    "brings it on": "trigger",
+    "brought it on": "trigger",
+    "bring on": "trigger",
+    "brings on": "trigger",
+    "brought on": "trigger",
+    "provoke": "trigger",
+    "provokes": "trigger",
+    "provoked": "trigger",
+    "precipitated": "trigger",
+    # "anywhere apart from your chest?" asks where the pain spreads
+    "anywhere apart from": "go anywhere",
+    "anywhere other than": "go anywhere",
+    "anywhere besides": "go anywhere",
+    "anywhere else": "go anywhere",
+    "elsewhere": "go anywhere",
+    # a stomach upset is a gastrointestinal infection, not a place in the abdomen
+    "stomach upset": "gastroenteritis",
+    "upset stomach": "gastroenteritis",
+    "tummy upset": "gastroenteritis",
+    "upset tummy": "gastroenteritis",
+    "stomach bug": "gastroenteritis",
+    "tummy bug": "gastroenteritis",
+    "gastro": "gastroenteritis",
+    # travel history, kept apart from pain that 'travels' (radiates): "travelled abroad" is a trip
+    "travelled abroad": "abroad trip",
+    "traveled abroad": "abroad trip",
+    "travelling abroad": "abroad trip",
+    "traveling abroad": "abroad trip",
+    "travel abroad": "abroad trip",
+    "travelled overseas": "abroad trip",
+    "traveled overseas": "abroad trip",
+    "travel overseas": "abroad trip",
+    "been abroad": "abroad trip",
+    "gone abroad": "abroad trip",
+    "foreign travel": "abroad trip",
+    "travel history": "abroad trip",
+    "recent travel": "abroad trip",
+    "any travel": "abroad trip",
+    # the toilet by its other names, and how often one goes there
+    "loo": "toilet",
+    "lavatory": "toilet",
+    "bathroom": "toilet",
+    "go a lot": "go often",
+    "going a lot": "go often",
 }
 """Abbreviations and lay words folded to one form, for questions and facts alike (both sides
 are folded, so a fact written "ECG: ..." answers "any electrocardiogram?" and the reverse)."""
@@ -323,10 +380,16 @@ _DIAGNOSIS = _Folder(DIAGNOSIS_TERMS)
 _WHOLE = {fold_spelling(normalise(k)): v for k, v in WHOLE_DIAGNOSIS_TERMS.items()}
 
 
+_TRIGGER = re.compile(
+    r"\b(?:(?:set|sets|setting) (?:it|this|that|them|the \w+|your \w+) off|(?:bring|brings|bringing|brought) (?:it|this|that|them|the \w+|your \w+) on)\b"
+)
+"""'set the pain off', 'brought your symptoms on': a trigger question with the object in between."""
+
+
 @lru_cache(maxsize=1 << 16)  # pure functions of short strings, called per cue per question
 def canonical(text: str) -> str:
     """Normalised, spelling-folded text with clinical abbreviations and lay words folded."""
-    return _CLINICAL(fold_spelling(normalise(text)))
+    return _CLINICAL(_TRIGGER.sub("trigger", fold_spelling(normalise(text))))
 
 
 @lru_cache(maxsize=1 << 16)  # pure functions of short strings, called per cue per question
@@ -339,6 +402,17 @@ def diagnosis_key(text: str) -> str:
 def content_stems(text: str) -> set[str]:
     """Stems of the words that carry meaning, after `canonical` (no stopwords, nothing under 3 letters)."""
     return {stem(w) for w in canonical(text).split() if len(w) > 2 and w not in STOPWORDS}
+
+
+COMPOUND_WORDS = ("headache", "backache", "earache", "toothache", "bellyache", "stomachache", "armpit", "eyelid", "eyesight", "eyebrow", "kneecap")
+"""Words that begin with another body word: the cue 'head' (the scalp) must not answer
+"Any headaches?", nor 'eye' "How is your eyesight?"."""
+
+
+def _inside_compound(question: str, start: int, key: str) -> bool:
+    """Whether a cue matched at `start` is only the first part of a compound word."""
+    word = re.match(r"[a-z0-9]+", question[start:])
+    return word is not None and any(word.group(0).startswith(c) and len(key) < len(c) and not key.startswith(c) for c in COMPOUND_WORDS)
 
 
 def cue_spans(question: str, cues: Iterable[str]) -> set[int]:
@@ -354,7 +428,8 @@ def cue_spans(question: str, cues: Iterable[str]) -> set[int]:
         if not key:
             continue
         for match in re.finditer(r"\b" + re.escape(key), question):
-            spans.update(range(match.start(), match.end()))
+            if not _inside_compound(question, match.start(), key):
+                spans.update(range(match.start(), match.end()))
         if " " not in key and len(key) > 3:
             spans.update(p for start, end, s in words if s == stem(key) for p in range(start, end))
     return spans

@@ -127,11 +127,17 @@ class DoctorGRPO(L.LightningModule):
     # --- set-up -------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         if self.engine is None:
-            from grpodx.env.rubric import DiagnosisIndex  # the ICD-10-CM code set loads in seconds: not for --help
+            self.build_engine(self._judge_cases())
 
-            index = DiagnosisIndex.for_cases(self._judge_cases())
-            patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, index)
-            self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+    def build_engine(self, judge_cases: list[Case]) -> RolloutEngine:
+        """The rollout engine with its patient and a judge that codes answers against `judge_cases`
+        (setup() passes the data module's; scripts that roll out without a Trainer pass their own)."""
+        from grpodx.env.rubric import DiagnosisIndex  # the ICD-10-CM code set loads in seconds: not for --help
+
+        index = DiagnosisIndex.for_cases(judge_cases)
+        patient, judge = build_patient(self.patient_config), build_judge(self.judge_config, index)
+        self.engine = RolloutEngine(self.policy, patient, judge, self.rollout_config)
+        return self.engine
 
     def _judge_cases(self) -> list[Case]:
         """The cases the judge must know, from the trainer's CaseDataModule: the same index in
@@ -383,7 +389,7 @@ class DoctorGRPO(L.LightningModule):
     def test_step(self, batch: list[Case], batch_idx: int) -> None:
         self._evaluate(batch, "test")
 
-    def _eval_episodes(self, batch: list[Case], turns: int | None = None) -> list[Episode]:
+    def eval_episodes(self, batch: list[Case], turns: int | None = None) -> list[Episode]:
         """`eval_samples` scored episodes per case (consecutive), at the evaluation temperature,
         seeded by the case alone so that every run and every rank sees the same patient; with
         `turns`, under that turn budget (the same seeds: each budget's episode pairs with the
@@ -404,8 +410,8 @@ class DoctorGRPO(L.LightningModule):
         return [b for b in budgets if not (b == self.rollout_config.max_turns and self.rollout_config.force_final_diagnosis)]
 
     def _evaluate(self, batch: list[Case], stage: str) -> None:
-        episodes = self._eval_episodes(batch)
-        budgets = {b: self._eval_episodes(batch, turns=b) for b in self.turn_budgets()}
+        episodes = self.eval_episodes(batch)
+        budgets = {b: self.eval_episodes(batch, turns=b) for b in self.turn_budgets()}
         if self.rollout_config.force_final_diagnosis:
             budgets[self.rollout_config.max_turns] = episodes  # the main rollout is this budget
         metrics, mc = self.stage_metrics(stage), self.rollout_config.show_options
@@ -423,7 +429,7 @@ class DoctorGRPO(L.LightningModule):
     def predict_step(self, batch: list[Case], batch_idx: int) -> list[dict[str, Any]]:
         """The evaluation episodes as transcript records (`results.episode_record`, the one record
         of an episode), each with its conversation as Markdown under "transcript"."""
-        episodes = self._eval_episodes(batch)
+        episodes = self.eval_episodes(batch)
         top_k, mc = self.stage_metrics("test").top_k, self.rollout_config.show_options
         records = eval_records(episodes, self.rollout_config.eval_samples, top_k, mc)
         return [{**record, "transcript": e.transcript()} for record, e in zip(records, episodes)]
