@@ -122,3 +122,84 @@ def test_half_written_checkpoints_left_by_a_kill_are_removed(tmp_path):
     assert sorted(remove_staging(tmp_path)) == sorted(staged)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]
     assert remove_staging(tmp_path / "missing") == []
+
+
+def test_a_bad_data_value_is_refused_before_any_model_loads(tmp_path, capsys):
+    cache = tmp_path / "cache"
+    with pytest.raises(SystemExit) as exit_:
+        fit(tmp_path, cache, "--data.batch_size=0")
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "error: data.batch_size must be >= 1, got 0"
+    assert not cache.exists() and not (tmp_path / "lightning_logs").exists()  # the policy was never built
+
+
+@pytest.mark.parametrize("command", ["fit", "validate", "test"])
+def test_a_bad_case_file_is_one_line_before_any_model_loads(tmp_path, capsys, command):
+    cases = tmp_path / "cases.jsonl"
+    good = json.dumps(case_record("c1")).encode()
+    cases.write_bytes(good + b"\n" + good.replace(b'"c1"', b'"c2"').replace(b"Pneumonia", b"Pneum\xffonia") + b"\n")
+    cache = tmp_path / "cache"
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                command,
+                "--config",
+                str(ROOT / "configs" / "tiny.yaml"),
+                f"--trainer.default_root_dir={tmp_path}",
+                f"--model.policy.cache_dir={cache}",
+                f"--data.sources=[jsonl:{cases}]",
+            ]
+        )
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"error: {cases}:2")
+    assert not cache.exists()  # refused before the policy was built
+
+
+def test_a_resume_from_a_missing_checkpoint_says_so_in_one_line(tmp_path, capsys):
+    cache, missing = tmp_path / "cache", tmp_path / "run" / "checkpoints" / "last.ckpt"
+    missing.parent.mkdir(parents=True)
+    (missing.parent / ".last.ckpt-k2j3h").write_bytes(b"partial")  # a kill mid-save: not a checkpoint
+    with pytest.raises(SystemExit) as exit_:
+        fit(tmp_path, cache, f"--ckpt_path={missing}")
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"error: --ckpt_path {missing} does not exist, and {missing.parent} holds no complete checkpoint to resume from"
+    assert not cache.exists()
+
+
+def test_a_missing_last_checkpoint_falls_back_to_the_newest_complete_one(tmp_path, capsys):
+    import os
+
+    from grpodx.run.callbacks import AtomicCheckpointIO
+    from grpodx.run.control import resolve_resume
+
+    older, newer = tmp_path / "epoch=0-step=100.ckpt", tmp_path / "epoch=0-step=200.ckpt"
+    for step, path in ((100, older), (200, newer)):
+        AtomicCheckpointIO().save_checkpoint({"global_step": step}, path)
+    os.utime(older, (1, 1))
+    truncated = tmp_path / "epoch=0-step=300.ckpt"
+    truncated.write_bytes(newer.read_bytes()[:100])  # copied in part: no zip directory at its end
+    (tmp_path / ".last.ckpt-a1b2c").write_bytes(newer.read_bytes())  # staged, never renamed
+    assert resolve_resume(tmp_path / "last.ckpt") == newer
+    assert f"resuming from {newer}" in capsys.readouterr().out
+    assert resolve_resume(older) == older and resolve_resume("last") == Path("last")  # given and present, or Lightning's own name
+
+
+@pytest.mark.slow  # a fit of one step with a validation
+def test_ctrl_c_on_a_checkpoint_step_writes_one_last_ckpt_and_no_validation(tmp_path, model_cache, capsys):
+    interrupt = tmp_path / "ctrl_c.yaml"
+    interrupt.write_text(yaml.safe_dump({"trainer": {"callbacks": [{"class_path": "tests.run_helpers.CtrlCAt", "init_args": {"step": 1}}]}}))
+    on_step = [
+        "--trainer.enable_progress_bar=false",
+        "--checkpoint.every_n_train_steps=1",
+        "--trainer.limit_val_batches=1",
+        "--trainer.val_check_interval=2",  # not at step 1: a validation there would be the one the stop asks for
+        "--model.validate_before_fit=false",
+    ]
+    (run,) = fit(tmp_path, model_cache, "--config", str(interrupt), *on_step)
+    names = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert "last.ckpt" in names and not any(n.startswith("last-v") for n in names), names
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 1
+    assert list(run.glob("results/val_step_*.json")) == []  # Ctrl-C validates nothing more

@@ -13,9 +13,10 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from grpodx.cases.errors import CaseError
 from grpodx.env.base import EnvFailureStop
 from grpodx.run.callbacks import AdapterExport, EvalProgress, PredictionWriter, TranscriptLogger
-from grpodx.run.control import RunControl, StepProgressBar
+from grpodx.run.control import ResumeError, RunControl, StepProgressBar, resolve_resume
 from grpodx.run.knobs import ConfigError
 from grpodx.run.outputs import OutputSummary, command_logger, metrics_table, quiet_library_tips, uses_default_logger
 from grpodx.run.results import ResultsWriter
@@ -36,6 +37,20 @@ class GrpodxCLI(LightningCLI):
         parser.add_lightning_class_args(WarmUp, "warmup")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.save_last": True, "checkpoint.every_n_train_steps": 100})
+
+    def before_instantiate_classes(self) -> None:
+        """What can fail without a model fails before one loads: a resume checkpoint that is
+        missing (the newest complete one in its folder stands in), out-of-range `data.*` values
+        and bad case files (the cases are loaded here, once; see `instantiate_classes`)."""
+        config = self.config[str(self.subcommand)] if self.subcommand else self.config
+        if config.get("ckpt_path"):
+            config.ckpt_path = str(resolve_resume(config.ckpt_path))
+        self._cases = load_cases(config.data) if "data" in config else None
+
+    def instantiate_classes(self) -> None:
+        super().instantiate_classes()
+        if self._cases is not None:  # the datamodule whose cases were checked, not a second load
+            self.datamodule = self._cases
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The configured trainer plus the callbacks that are always on: Ctrl-C handling and
@@ -123,6 +138,23 @@ class GrpodxCLI(LightningCLI):
             self.trainer.loggers = [command_logger(command, self.trainer.default_root_dir, config.get("ckpt_path"), adapter, root_given)]
 
 
+class DataError(ValueError):
+    """The cases cannot be loaded as configured (a missing file, a repeated id, an unknown diagnosis)."""
+
+
+def load_cases(data: Any) -> CaseDataModule:
+    """A CaseDataModule built from the `data` config and its cases loaded: its out-of-range
+    values raise ConfigError, a bad record CaseError (file:line: field), anything else DataError."""
+    module = CaseDataModule(**vars(data))
+    try:
+        module.setup()
+    except (CaseError, ConfigError):
+        raise
+    except (ValueError, FileNotFoundError) as error:
+        raise DataError(f"data.sources: {error}") from error
+    return module
+
+
 # Known, harmless library warnings that would bury our own output on every run:
 # checkpoints are taken after the GRPO update on purpose (the step's result is what we keep),
 # and PEFT still calls a transformers helper deprecated in v5.
@@ -176,6 +208,9 @@ def build_cli(argv: list[str], run: bool = True) -> GrpodxCLI:
     except ConfigError as error:  # a value out of range: the key and the rule say it all
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except (CaseError, DataError, ResumeError) as error:  # file:line: field, or what is missing: one line
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
     except EnvFailureStop as error:  # an outage, not a bug: what happened and what to do, no traceback
         print(
             f"error: the run stopped because the patient or judge kept failing. {error}. "

@@ -16,6 +16,7 @@ import shutil
 import signal
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ class RunControl(L.Callback):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         if self.stop_requested and not trainer.should_stop:
             trainer.should_stop = True
+            # Lightning validates once more when a run is asked to stop; Ctrl-C means now
+            trainer.limit_val_batches = 0
             self._save_and_explain(trainer, pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -77,6 +80,10 @@ class RunControl(L.Callback):
         saver = trainer.checkpoint_callback
         checkpoints = Path(saver.dirpath) if isinstance(saver, ModelCheckpoint) and saver.dirpath else run / "checkpoints"
         last = checkpoints / "last.ckpt"
+        if isinstance(saver, ModelCheckpoint) and saver.save_last:
+            # ModelCheckpoint may save this very step after us (a checkpoint step): told that
+            # last.ckpt is its own, it overwrites it instead of adding last-v1.ckpt beside it
+            saver.last_model_path = str(last)
         trainer.save_checkpoint(last)
         adapter = export_adapter(trainer, pl_module, f"step_{trainer.global_step:06d}")
         if trainer.is_global_zero:
@@ -85,6 +92,31 @@ class RunControl(L.Callback):
                 f"resume with: python -m grpodx fit --config {run / 'config.yaml'} --ckpt_path {last}",
                 flush=True,
             )
+
+
+class ResumeError(FileNotFoundError):
+    """A resume checkpoint that does not exist, with no complete one beside it to use instead."""
+
+
+def resolve_resume(ckpt_path: str | Path) -> Path:
+    """The checkpoint a resume loads: `ckpt_path` itself, or, when it does not exist (a run
+    killed before its first save, or before last.ckpt was renamed into place), the newest
+    complete checkpoint in its folder, saying so. Raises ResumeError when there is none."""
+    path = Path(ckpt_path)
+    if str(ckpt_path) in ("last", "best", "hpc", "registry") or path.is_file():  # Lightning's own names
+        return path
+    candidates = [p for p in path.parent.glob("*.ckpt") if complete_checkpoint(p)] if path.parent.is_dir() else []
+    if not candidates:
+        raise ResumeError(f"--ckpt_path {path} does not exist, and {path.parent} holds no complete checkpoint to resume from")
+    newest = max(candidates, key=lambda p: p.stat().st_mtime)
+    print(f"{path} does not exist: resuming from {newest}, the newest complete checkpoint in {path.parent}", flush=True)
+    return newest
+
+
+def complete_checkpoint(path: Path) -> bool:
+    """A checkpoint written whole: not a staging file ('.last.ckpt-k2j3h'), and a zip archive
+    whose directory, written last by torch.save, is there (a truncated copy has none)."""
+    return path.is_file() and not path.name.startswith(".") and zipfile.is_zipfile(path)
 
 
 def remove_staging(folder: Path) -> list[Path]:
