@@ -7,6 +7,7 @@ from grpodx.cases.importers.agentclinic import import_agentclinic
 from grpodx.cases.importers.mediq import import_mediq
 from grpodx.cases.jsonl import read_cases, write_cases
 from grpodx.cases.sources import load_source
+from grpodx.env.scripted import PatientSheet, answer
 from grpodx.train.data import CaseDataModule
 from tests.case_helpers import FIXTURES, data_path, on_fixture_and_shared
 
@@ -50,7 +51,10 @@ def test_agentclinic_without_test_results_and_with_list_findings():
     assert "Laboratory, lactate: 4.1 mmol/L" in {f.text for f in aaa.facts_of("test")}
     assert (aaa.age, aaa.sex) == (68, "male")  # "Age: 68; Sex: Male"
     travel = next(f for f in aaa.facts if f.text == "Travel history: No recent travel.")  # a field outside the usual set
-    assert travel.kind == "social" and "travel" in travel.ask
+    assert travel.kind == "social"
+    sheet = PatientSheet.from_case(aaa)  # the cues make it askable: travel questions reach it, in any wording
+    for question in ("Any recent travel?", "Have you travelled recently?", "Been abroad lately?"):
+        assert answer(sheet, question, 0) == travel.text, question
 
 
 def test_agentclinic_bad_records_fail_or_are_reported():
