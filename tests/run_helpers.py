@@ -1,5 +1,5 @@
 """Run helpers: a callback that presses Ctrl-C (a real SIGINT to this process, at a chosen
-optimizer step) and a run's TensorBoard scalars."""
+optimizer step), a run's TensorBoard scalars, and a `test` of the tiny config."""
 
 from __future__ import annotations
 
@@ -27,3 +27,23 @@ def scalars(run: Path) -> dict[str, list[float]]:
     events = EventAccumulator(str(run))
     events.Reload()
     return {tag: [s.value for s in events.Scalars(tag)] for tag in events.Tags()["scalars"]} | {"__text__": events.Tags()["tensors"]}
+
+
+def evaluate_tiny(root: Path, cache: str, *extra: str) -> Path:
+    """`python -m grpodx test` of the tiny config in `root`; the evaluation's folder (an
+    evaluation of no run lands in ROOT/evaluations/test_N)."""
+    from grpodx.cli import main
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+    main(
+        [
+            "test",
+            "--config",
+            str(config),
+            f"--trainer.default_root_dir={root}",
+            f"--model.policy.cache_dir={cache}",
+            "--trainer.enable_progress_bar=false",
+            *extra,
+        ]
+    )
+    return next((root / "evaluations").glob("test_*"))
