@@ -188,3 +188,22 @@ def test_print_config_shows_every_knob():
         "split_by",
     ]:
         assert f"{key}:" in out, key
+
+
+def test_the_before_validation_sees_the_warmed_up_doctor(tmp_path, model_cache):
+    """fit's "before" (val_step_000000) comes after the warm-up: GRPO's own gain is the after
+    against it. The same validation of the exported warm-up adapter gives the same answers,
+    and the untrained doctor gives others."""
+    run = fit(tmp_path / "fit", model_cache, "--warmup.steps=4", "--warmup.lr=5e-3", "--trainer.max_steps=1", "--trainer.val_check_interval=1")
+
+    def answers(path):
+        return [json.loads(line)["messages"][2:] for line in path.read_text().splitlines()]
+
+    def validate(root, *extra):
+        main(["validate", "--config", str(ROOT / "configs" / "tiny.yaml"), f"--trainer.default_root_dir={root}",
+              f"--model.policy.cache_dir={model_cache}", "--trainer.enable_progress_bar=false", *extra])  # fmt: skip
+        return answers(next((root / "evaluations").glob("validate_*/transcripts/*.jsonl")))
+
+    before = answers(run / "transcripts" / "val_step_000000.jsonl")
+    assert before == validate(tmp_path / "warm", f"--model.policy.adapter_path={run / 'adapters' / 'warmup'}")
+    assert before != validate(tmp_path / "base")

@@ -94,3 +94,28 @@ def test_on_the_recipes_inquiry_cases_the_pool_can_find_nearly_every_key_fact():
     found = [any(f in matching_facts(PatientSheet.from_case(c), q) for q in pools[c.cluster]) for c, f in keys]
     assert len(pools) == 6 and sum(found) / len(found) >= 0.95
     assert all(len(pool) >= 20 for pool in pools.values())  # a drawn question is rarely the right one
+
+
+def test_cluster_questions_are_the_clusters_discriminating_and_routine_questions_for_every_diagnosis():
+    from grpodx.cases.clusters import builtin_clusters
+    from grpodx.cases.sources import load_sources
+    from grpodx.train.warmup import cluster_discriminating_pools
+
+    cases = load_sources(["inquiry"], seed=0, variants_per_disease=1)[0]
+    pools = cluster_discriminating_pools(["inquiry"], cases)
+    clusters = {c.name: c for c in builtin_clusters()}
+    routine = {"Do you have any other medical conditions?", "What medication do you take?", "Does anything run in your family?"}
+    assert set(pools) == set(clusters)
+    for name, pool in pools.items():
+        assert set(pool) == set(clusters[name].questions) | routine  # the cluster's, never a case's own
+    patient = build_patient(PatientConfig())
+    warm = WarmUp(steps=1, conversations_per_case=3, min_questions=2, max_questions=2, questions="cluster_questions")
+    chest = [c for c in cases if c.cluster == "acute chest pain"]
+    conversations = asyncio.run(warm._conversations(chest, patient, ProtocolTurns(3, 2, 2), ["inquiry"]))
+    asked = [[m["content"].split("</reason>")[-1] for m in msgs[2:-1] if m["role"] == "assistant"] for msgs in conversations]
+    assert all(len(q) == 2 and set(q) <= set(pools["acute chest pain"]) for q in asked)
+    # a bank source has no clusters, and a cluster missing from data.sources is named
+    with pytest.raises(ValueError, match="Case.cluster"):
+        cluster_discriminating_pools(["builtin"], [instantiate(builtin_templates()[0], seed=0)])
+    with pytest.raises(ValueError, match="acute chest pain.*no `inquiry` source"):
+        cluster_discriminating_pools(["builtin"], chest)

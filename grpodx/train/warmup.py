@@ -8,8 +8,11 @@ on. As DoctorAgent-RL does before RL, the doctor first imitates conversations in
    from: `case_facts` builds them from the case's own fact cues (so every question finds a fact);
    `cluster_pool` draws them uniformly from its presentation cluster's question pool (the
    questions for every fact of every training case of the cluster), blind to the case's
-   diagnosis and key facts. On inquiry cases `cluster_pool` teaches the protocol and how
-   answers map to diagnoses, but not which questions to ask: choosing them is left to GRPO.
+   diagnosis and key facts; `cluster_questions` draws them uniformly from the cluster's own
+   discriminating questions (its file's `questions`) mixed with the routine ones every
+   clinician asks (history, medication, family), the same mix for every diagnosis of the
+   cluster. On inquiry cases both teach the protocol and how answers map to diagnoses, but not
+   which questions to ask: choosing them (and how many) is left to GRPO.
 2. The doctor then names the case's diagnosis, with a differential drawn from other training
    diagnoses only, so no held-out diagnosis appears in the text (a split by diagnosis stays honest).
 3. Token ids are built exactly as the rollout builds them (generation prompt, the doctor's ids
@@ -51,7 +54,8 @@ _ROUTINE = {
 }
 
 
-QuestionSource = Literal["case_facts", "cluster_pool"]
+QuestionSource = Literal["case_facts", "cluster_pool", "cluster_questions"]
+QUESTION_SOURCES = ("case_facts", "cluster_pool", "cluster_questions")
 
 
 @dataclass(frozen=True)
@@ -99,16 +103,44 @@ def cluster_question_pools(cases: Sequence[Case]) -> dict[str, list[str]]:
     Built from the training cases only, so a held-out case adds no question. Every diagnosis of
     a cluster shares one pool: a question drawn from it says nothing about the diagnosis.
     """
-    missing = sorted({c.id for c in cases if not c.cluster})
-    if missing:
-        raise ValueError(
-            f"warmup.questions=cluster_pool needs cases with a presentation cluster (Case.cluster, e.g. the `inquiry` source); "
-            f"{len(missing)} training case(s) have none, e.g. {missing[:3]}"
-        )
+    _need_clusters(cases, "cluster_pool")
     pools: dict[str, set[str]] = {}
     for case in cases:
         pools.setdefault(case.cluster, set()).update(q for f in case.facts if (q := fact_question(f)))
     return {cluster: sorted(questions) for cluster, questions in pools.items()}
+
+
+def cluster_discriminating_pools(sources: Sequence[str], cases: Sequence[Case]) -> dict[str, list[str]]:
+    """Cluster -> its discriminating questions (the cluster file's `questions`, read from the
+    run's `inquiry` sources) and the routine questions (`_ROUTINE`: history, medication,
+    family), sorted and unique.
+
+    The pool is the cluster's, never the case's: every diagnosis of a cluster draws from it
+    alike, so a drawn question says nothing about the diagnosis, and about half the draws are
+    routine questions that rarely tell the cluster's diagnoses apart.
+    """
+    from grpodx.cases.clusters import builtin_clusters, load_clusters
+    from grpodx.cases.sources import parse_spec
+
+    _need_clusters(cases, "cluster_questions")
+    known: dict[str, tuple[str, ...]] = {}
+    for spec in sources:
+        name, path = parse_spec(spec)
+        if name == "inquiry":
+            known.update((c.name, c.questions) for c in (builtin_clusters() if path is None else load_clusters(path)))
+    missing = sorted({c.cluster for c in cases} - set(known))
+    if missing:
+        raise ValueError(f"warmup.questions=cluster_questions: cluster(s) {missing[:3]} are in no `inquiry` source of data.sources {list(sources)}")
+    return {name: sorted({*known[name], *_ROUTINE.values()}) for name in sorted({c.cluster for c in cases})}
+
+
+def _need_clusters(cases: Sequence[Case], mode: str) -> None:
+    missing = sorted({c.id for c in cases if not c.cluster})
+    if missing:
+        raise ValueError(
+            f"warmup.questions={mode} needs cases with a presentation cluster (Case.cluster, e.g. the `inquiry` source); "
+            f"{len(missing)} training case(s) have none, e.g. {missing[:3]}"
+        )
 
 
 def scripted_questions(case: Case, rng: random.Random, count: int, pool: list[str] | None) -> list[str]:
@@ -179,7 +211,9 @@ class WarmUp(L.Callback):
                 own fact cues: every question finds a fact, so it also shows which questions to
                 ask) or `cluster_pool` (uniformly from the case's presentation cluster's question
                 pool, blind to its diagnosis and key facts: the protocol and the answer mapping
-                only, for inquiry cases where choosing the questions is GRPO's job).
+                only, for inquiry cases where choosing the questions is GRPO's job) or
+                `cluster_questions` (uniformly from the cluster's discriminating questions and
+                the routine ones, blind to the case alike: `cluster_discriminating_pools`).
             seed: seeds the questions, the differentials and the batch order.
         """
         knobs = dict(
@@ -200,7 +234,7 @@ class WarmUp(L.Callback):
                 "conversations_per_case": (conversations_per_case >= 1, ">= 1"),
                 "min_questions": (min_questions >= 0, ">= 0"),
                 "max_questions": (max_questions >= min_questions, ">= warmup.min_questions"),
-                "questions": (questions in ("case_facts", "cluster_pool"), "case_facts or cluster_pool"),
+                "questions": (questions in QUESTION_SOURCES, " or ".join(QUESTION_SOURCES)),
             },
             knobs,
         )
@@ -208,28 +242,46 @@ class WarmUp(L.Callback):
         self.steps, self.lr, self.batch_size, self.per_case = steps, lr, batch_size, conversations_per_case
         self.min_questions, self.max_questions, self.seed = min_questions, max_questions, seed
         self.losses: list[float] = []
+        self.done = False
+        """True once this run's warm-up ran (before the "before" validation, or at fit start)."""
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """The CLI's validation before `fit` is the run's "before": it must see the warmed-up
+        doctor (GRPO's own gain is after against it), so the warm-up runs first, here. Lightning
+        validates under inference mode; the warm-up trains, so it leaves it for its steps."""
+        if getattr(pl_module, "before_fit", False):
+            pl_module.train()  # as at fit start (dropout on); validation put it in eval mode
+            try:
+                with torch.inference_mode(False):
+                    self._warm(trainer, pl_module)
+            finally:
+                pl_module.eval()
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.steps == 0 or trainer.ckpt_path:
+        self._warm(trainer, pl_module)  # no-op when the validation before fit ran it already
+
+    def _warm(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.steps == 0 or trainer.ckpt_path or self.done:
             return
+        self.done = True
         module, data = cast("DoctorGRPO", pl_module), getattr(trainer, "datamodule", None)
         if not isinstance(data, CaseDataModule):
             raise TypeError(f"WarmUp needs the run's CaseDataModule (the `data:` section) to build its conversations, got {type(data).__name__}")
-        self.run(module.policy, module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases])
+        self.run(module.policy, module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases], data.sources)
         if trainer.logger is not None:
             for step, loss in enumerate(self.losses):
                 trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
         if trainer.is_global_zero:
             module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
 
-    def run(self, policy, engine, train_cases: list[Case], held_out: list[Case]) -> list[float]:
+    def run(self, policy, engine, train_cases: list[Case], held_out: list[Case], sources: Sequence[str] = ()) -> list[float]:
         """Build the training cases' conversations and train on them; the losses."""
         cases = list(train_cases)
         overlap = {c.id for c in held_out} & {c.id for c in cases}
         if not cases or overlap:
             raise ValueError(f"warmup needs training cases apart from the held-out ones (shared: {sorted(overlap)[:3]})")
         turns = ProtocolTurns(engine.config.max_turns, self.min_questions, self.max_questions)
-        conversations = engine.loop.run_until_complete(self._conversations(cases, engine.patient, turns))
+        conversations = engine.loop.run_until_complete(self._conversations(cases, engine.patient, turns, sources))
         rows = [conversation_ids(engine.chat, messages, policy.stop_ids[0]) for messages in conversations]
         params = [p for p in policy.parameters() if p.requires_grad]
         with torch.enable_grad():
@@ -246,9 +298,13 @@ class WarmUp(L.Callback):
             )
         return self.losses
 
-    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns) -> list[list[ChatMessage]]:
+    async def _conversations(self, cases: list[Case], patient: Patient, turns: ProtocolTurns, sources: Sequence[str] = ()) -> list[list[ChatMessage]]:
         pool = sorted({(c.diagnosis, c.body_system) for c in cases})  # training diagnoses only
-        asked = cluster_question_pools(cases) if self.questions == "cluster_pool" else {}
+        asked = {
+            "case_facts": lambda: {},
+            "cluster_pool": lambda: cluster_question_pools(cases),
+            "cluster_questions": lambda: cluster_discriminating_pools(sources, cases),
+        }[self.questions]()
         jobs = [
             protocol_conversation(c, patient, self.seed * 7919 + i * 31 + k, pool, turns, asked[c.cluster] if asked else None)
             for i, c in enumerate(cases)
