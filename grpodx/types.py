@@ -74,6 +74,8 @@ class RewardParts:
     process: float
     format_graded: float = 0.0
     """Mean graded format credit over the turns (see `graded_format`)."""
+    key_facts: float = 0.0
+    """Focused share of the case's key facts revealed (see `rewards.key_facts_found`)."""
 
     def items(self) -> Iterator[tuple[str, float]]:
         return zip((f.name for f in fields(self)), astuple(self), strict=True)

@@ -1,6 +1,7 @@
 """The reward rule, in one place: named, weighted reward functions over an episode (a rubric).
 
-reward = w_dx * judged + w_format * format + w_format_graded * format_graded - w_turn * questions
+reward = w_dx * judged + w_format * format + w_format_graded * format_graded
+         + w_key_fact * key_facts - w_turn * questions
 
 Each reward function is small and pure. Its parameters name the `Episode` attributes it reads
 (`verdict`, `turns_ok`, `turns`, `status`), so it is tested on plain values and the rubric feeds
@@ -20,8 +21,10 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grpodx.types import Episode, Verdict
+    from grpodx.cases.schema import Case
+    from grpodx.types import Episode, Message, Verdict
 
+from grpodx.run.inquiry import revealed_facts
 from grpodx.run.knobs import require
 from grpodx.types import RewardParts
 
@@ -42,15 +45,21 @@ class RewardWeights:
     partial credit for stopping cleanly, closed reasoning and one question or diagnosis per
     turn, so an untrained model's groups differ before any turn is perfect (the cold start)."""
 
+    w_key_fact: float = 0.0
+    """Weight of the information reward (0..1, `key_facts_found`): the share of the case's key
+    facts the patient revealed, at most one a reply, so a shotgun question listing every cue
+    pays no more than one focused question. 0 for cases without key facts (sources with no
+    clusters)."""
+
     def __post_init__(self) -> None:
-        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn", "w_format_graded")}, self)
+        require("model.reward", {name: (getattr(self, name) >= 0, ">= 0") for name in ("w_dx", "w_format", "w_turn", "w_format_graded", "w_key_fact")}, self)
 
 
 def mean_parts(parts: list[RewardParts]) -> Iterator[tuple[str, float]]:
     """Each part's mean over episodes; nothing for no episodes.
 
     >>> dict(mean_parts([RewardParts(1.0, 1.0, 2.0, 1.0, 0.0), RewardParts(0.0, 1.0, 4.0, 0.0, 0.0)]))
-    {'judged': 0.5, 'format': 1.0, 'questions': 3.0, 'credit': 0.5, 'process': 0.0, 'format_graded': 0.0}
+    {'judged': 0.5, 'format': 1.0, 'questions': 3.0, 'credit': 0.5, 'process': 0.0, 'format_graded': 0.0, 'key_facts': 0.0}
     """
     if parts:
         for f in fields(RewardParts):
@@ -114,6 +123,29 @@ def questions_asked(turns: int, status: str) -> float:
     return float(turns - 1 if status == "diagnosed" else turns)
 
 
+def key_facts_found(case: Case, dialogue: list[Message]) -> float:
+    """The information reward: the share of the case's key facts the patient revealed, at most
+    one new key fact counted per reply.
+
+    One reply earns at most one key fact, so a shotgun question stringing every cue together
+    ("where, does it spread, any vomiting, food, alcohol, fever?") earns what one focused
+    question earns, never both key facts at once: finding them takes asking. Asking again
+    reveals nothing new and earns nothing. 0 for a case without key facts.
+    """
+    keys = {i for i, f in enumerate(case.facts) if f.key}
+    if not keys:
+        return 0.0
+    found: set[int] = set()
+    earned = 0
+    for message in dialogue[1:]:  # dialogue[0] is the opening, which answers no question
+        if message["role"] == "patient":
+            new = (set(revealed_facts(case, [dialogue[0], message])) & keys) - found
+            if new:
+                found.add(min(new))
+                earned += 1
+    return earned / len(keys)
+
+
 @dataclass(frozen=True)
 class RewardFunc:
     name: str
@@ -131,6 +163,7 @@ def reward_funcs(weights: RewardWeights) -> list[RewardFunc]:
         RewardFunc("credit", credit, 0.0),
         RewardFunc("process", process, 0.0),
         RewardFunc("format_graded", graded_format, weights.w_format_graded),
+        RewardFunc("key_facts", key_facts_found, weights.w_key_fact),
     ]
 
 
