@@ -73,6 +73,8 @@ def main(argv: list[str]) -> int:
         cells = [_cell(ev.result, f) for f in figures]
         print(f"| {' | '.join([label, str(len(ev.records)), *cells, f'{loose:.2f}', p_acc, p_credit])} |")
     print_comparisons({folder: ev for folder, (_, ev) in evaluations.items()})
+    if "warm" in evaluations:
+        print_arms(root, evaluations["warm"][1], evaluations.get("trained", (None, None))[1])
     if "warm" in evaluations and "trained" in evaluations:
         print_examples(evaluations["warm"][1], evaluations["trained"][1])
     return 0
@@ -93,6 +95,35 @@ def print_examples(warm, trained, count: int = 2) -> None:
             print(f"{label} (key_fact_recall {found(record):.2f}, said {record['diagnosis']!r}):")
             for message in record["dialogue"]:
                 print(f"  {message['role']}: {message['content']}")
+
+
+def zero_variance_share(fit: Path) -> str:
+    """The mean share of zero-variance groups over a fit's GRPO steps (train/zero_variance_groups)."""
+    from grpodx.tools.runs import curves_of
+
+    points = curves_of(fit).get("train/zero_variance_groups", [])
+    return f"{sum(v for _, v in points) / len(points):.2f} ({len(points)} steps)" if points else "–"
+
+
+def print_arms(root: Path, warm, trained) -> None:
+    """The main line and each ablation arm (scripts/ablate_inquiry.sh: RUN/arms/NAME), each after
+    GRPO against the shared warm-up on the same held-out patients, with its zero-variance share."""
+    from grpodx.tools.compare import compare
+    from grpodx.tools.runs import load_run
+
+    arms = [("main (configs/cpu.yaml)", trained, root / "fit")] if trained is not None else []
+    for arm in sorted((root / "arms").glob("*/trained")):
+        options = (arm.parent / "options.txt").read_text().split() if (arm.parent / "options.txt").exists() else []
+        arms.append((f"{arm.parent.name} ({' '.join(options)})", load_run(arm).main(), arm.parent / "fit"))
+    if not arms:
+        return
+    print("\n| arm | n | accuracy | asking_gain | key_fact_recall | vs after warm-up | zero-variance groups |")
+    print("|---|---|---|---|---|---|---|")
+    for label, ev, fit in arms:
+        changes = {c.figure: c for c in compare(warm, ev)}
+        versus = "; ".join(f"{c.figure} {c.after - c.before:+.3f} (p={c.p:.3g})" for c in changes.values())
+        cells = [_cell(ev.result, f) for f in ("accuracy", "asking_gain", "key_fact_recall")]
+        print(f"| {' | '.join([label, str(len(ev.records)), *cells, versus, zero_variance_share(fit)])} |")
 
 
 def print_comparisons(evaluations: dict) -> None:

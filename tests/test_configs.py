@@ -44,7 +44,7 @@ def test_every_config_parses(name):
 
 def test_the_main_command_is_the_inquiry_recipe_and_the_experiment_changes_only_sizes():
     main, experiment = print_config(*INQUIRY[:2]), print_config(*INQUIRY)
-    assert main["data"]["sources"] == ["inquiry"] and main["warmup"]["steps"] > 0 and main["warmup"]["questions"] == "cluster_pool"
+    assert main["data"]["sources"] == ["inquiry"] and main["warmup"]["steps"] > 0 and main["warmup"]["questions"] == "cluster_questions"
     assert main["model"]["validate_before_fit"] and any(c["class_path"].endswith("BeforeAfter") for c in main["trainer"]["callbacks"])
     overlay = yaml.safe_load((ROOT / "configs" / "smollm2-inquiry.yaml").read_text())
     assert {group: set(keys) - SIZES.get(group, set()) for group, keys in overlay.items()} == {group: set() for group in overlay}
