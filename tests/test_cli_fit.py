@@ -207,3 +207,4 @@ def test_the_before_validation_sees_the_warmed_up_doctor(tmp_path, model_cache):
     before = answers(run / "transcripts" / "val_step_000000.jsonl")
     assert before == validate(tmp_path / "warm", f"--model.policy.adapter_path={run / 'adapters' / 'warmup'}")
     assert before != validate(tmp_path / "base")
+    assert scalars(run)["time/warmup_step_s"][0] > 0  # the warm-up reports its seconds a step (docs/results-inquiry.md)

@@ -28,12 +28,14 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 
 from grpodx.cases.schema import Case, Fact
 from grpodx.env.base import Patient
@@ -267,10 +269,16 @@ class WarmUp(L.Callback):
         module, data = cast("DoctorGRPO", pl_module), getattr(trainer, "datamodule", None)
         if not isinstance(data, CaseDataModule):
             raise TypeError(f"WarmUp needs the run's CaseDataModule (the `data:` section) to build its conversations, got {type(data).__name__}")
+        started = time.perf_counter()
         self.run(module.policy, module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases], data.sources)
+        seconds = time.perf_counter() - started
+        rank_zero_info(
+            f"warm-up: {len(self.losses)} steps in {seconds:.0f} s ({seconds / max(len(self.losses), 1):.2f} s a step, building the conversations included)"
+        )
         if trainer.logger is not None:
             for step, loss in enumerate(self.losses):
                 trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
+            trainer.logger.log_metrics({"time/warmup_s": seconds, "time/warmup_step_s": seconds / max(len(self.losses), 1)}, step=0)
         if trainer.is_global_zero:
             module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
 
