@@ -135,6 +135,7 @@ def _grpodx(args: argparse.Namespace) -> dict[str, Any]:
         "model.optim.schedule": "constant",
         "data.batch_size": args.cases,
         "results.train_every_n_steps": 1,
+        "warmup.steps": 0,  # both sides start from the same fresh adapter (configs/cpu.yaml warms up first)
     }
     argv = ["fit", "--config", args.config, *(f"--{k}={v}" for k, v in overrides.items())]
     started = time.perf_counter()
