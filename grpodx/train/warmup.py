@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import lightning as L
 import torch
@@ -57,7 +57,7 @@ _ROUTINE = {
 
 
 QuestionSource = Literal["case_facts", "cluster_pool", "cluster_questions"]
-QUESTION_SOURCES = ("case_facts", "cluster_pool", "cluster_questions")
+QUESTION_SOURCES: tuple[str, ...] = get_args(QuestionSource)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def cluster_discriminating_pools(sources: Sequence[str], cases: Sequence[Case]) 
     family), sorted and unique.
 
     The pool is the cluster's, never the case's: every diagnosis of a cluster draws from it
-    alike, so a drawn question says nothing about the diagnosis, and about half the draws are
+    alike, so a drawn question says nothing about the diagnosis, and three draws in seven are
     routine questions that rarely tell the cluster's diagnoses apart.
     """
     from grpodx.cases.clusters import builtin_clusters, load_clusters
