@@ -111,7 +111,7 @@ def print_arms(root: Path, warm, trained) -> None:
     from grpodx.tools.compare import compare
     from grpodx.tools.runs import load_run
 
-    arms = [("main (configs/cpu.yaml)", trained, root / "fit")] if trained is not None else []
+    arms = [("main (RUN/fit: the recipe in its config.yaml)", trained, root / "fit")] if trained is not None else []
     for arm in sorted((root / "arms").glob("*/trained")):
         options = (arm.parent / "options.txt").read_text().split() if (arm.parent / "options.txt").exists() else []
         arms.append((f"{arm.parent.name} ({' '.join(options)})", load_run(arm).main(), arm.parent / "fit"))
