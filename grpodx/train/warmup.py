@@ -272,13 +272,12 @@ class WarmUp(L.Callback):
         started = time.perf_counter()
         self.run(module.policy, module.rollouts, data.train_cases, [*data.val_cases, *data.test_cases], data.sources)
         seconds = time.perf_counter() - started
-        rank_zero_info(
-            f"warm-up: {len(self.losses)} steps in {seconds:.0f} s ({seconds / max(len(self.losses), 1):.2f} s a step, building the conversations included)"
-        )
+        per_step = seconds / max(len(self.losses), 1)
+        rank_zero_info(f"warm-up: {len(self.losses)} steps in {seconds:.0f} s ({per_step:.2f} s a step, building the conversations included)")
         if trainer.logger is not None:
             for step, loss in enumerate(self.losses):
                 trainer.logger.log_metrics({"warmup/loss": loss}, step=step)
-            trainer.logger.log_metrics({"time/warmup_s": seconds, "time/warmup_step_s": seconds / max(len(self.losses), 1)}, step=0)
+            trainer.logger.log_metrics({"time/warmup_s": seconds, "time/warmup_step_s": per_step}, step=0)
         if trainer.is_global_zero:
             module.policy.save_adapter(run_dir(trainer) / "adapters" / "warmup")
 
